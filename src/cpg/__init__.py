@@ -1,0 +1,1 @@
+"""The CPG specs: kinds, property contracts, derivations and dataset declarations."""

@@ -1,0 +1,1 @@
+"""Relationship specs: the rules that relate extracted datasets and emit CPG edges."""

@@ -1,0 +1,1 @@
+"""Relationship rule specs, templates and their registry codecs."""

@@ -1,0 +1,1 @@
+"""Turning specs into Arrow tables and persisting them (Delta Lake)."""
