@@ -98,7 +98,7 @@ def _unique_names(specs: SpecSet) -> Iterator[Violation]:
     yield from _duplicates("prop_catalog", (p.name for p in specs.prop_catalog))
     yield from _duplicates(
         "derivations",
-        (f"{d.kind}/{d.source}/{d.extractor}/{d.provider_or_field}" for d in specs.derivations),
+        (repr((d.kind, d.source, d.extractor, d.provider_or_field)) for d in specs.derivations),
     )
     yield from _duplicates("fields", (f.name for f in specs.fields))
     yield from _duplicates("bundles", (b.name for b in specs.bundles))
@@ -115,7 +115,7 @@ def _kind_contracts(specs: SpecSet) -> Iterator[Violation]:
         ("edge_contracts", specs.edge_kinds, specs.edge_contracts),
     ):
         counts = Counter(c.kind for c in contracts)
-        for kind in kinds:
+        for kind in dict.fromkeys(kinds):
             if counts[kind] != 1:
                 yield Violation(spec, kind, f"has {counts[kind]} contracts; exactly one needed")
         declared = set(kinds)
@@ -154,7 +154,8 @@ def _kind_derivations(specs: SpecSet) -> Iterator[Violation]:
 
 def _extractor(spec: str, derivation: Derivation) -> Iterator[Violation]:
     module_name, sep, attr = derivation.extractor.partition(":")
-    if not (sep and module_name and attr):
+    dotted = module_name.split(".")
+    if not (sep and attr.isidentifier() and all(part.isidentifier() for part in dotted)):
         yield Violation(spec, derivation.extractor, "extractor must be 'module:function'")
         return
     if derivation.status != DerivationStatus.IMPLEMENTED:
@@ -164,13 +165,19 @@ def _extractor(spec: str, derivation: Derivation) -> Iterator[Violation]:
         yield Violation(spec, derivation.extractor, f"implemented, but {problem}")
 
 
+PROJECT_PACKAGES = frozenset({"cpg", "relspec", "storage", "graph", "generator"})
+"""Top-level packages of this project: an implemented extractor must live in one of them."""
+
+
 def extractor_problem(reference: str) -> str | None:
-    """Why ``module:function`` does not name a callable, or None when it does."""
+    """Why ``module:function`` does not name a callable of this project, or None when it does."""
     module_name, _, attr = reference.partition(":")
+    if module_name.split(".")[0] not in PROJECT_PACKAGES:
+        return f"module {module_name!r} is not part of this project"
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        return f"module {module_name!r} does not import ({exc})"
+    except Exception as exc:  # any import-time failure is a violation to report, not a crash
+        return f"module {module_name!r} does not import ({type(exc).__name__}: {exc})"
     target = getattr(module, attr, None)
     if not callable(target):
         return f"{module_name}.{attr} is not a callable"

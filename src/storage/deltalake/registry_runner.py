@@ -61,22 +61,36 @@ def run_registry_exports(
 ) -> RegistryExport:
     """Validate ``specs`` (the canonical ones by default) and write ``output_dir/registry/...``.
 
+    The spec fingerprint recorded in each commit covers every table of every target, whichever
+    targets are exported.
+
     Raises ``UnknownTargetError`` or ``SpecValidationError`` (listing every violation) before
     anything is written.
     """
+    return export_registry(registry_root(output_dir), targets, specs=specs)
+
+
+def export_registry(
+    root: str | Path,
+    targets: tuple[str, ...] = DEFAULT_TARGETS,
+    *,
+    specs: SpecSet | None = None,
+) -> RegistryExport:
+    """Like ``run_registry_exports``, but ``root`` is the registry folder itself
+    (the one that holds ``cpg/`` and ``relspec/``)."""
     check_targets(targets)
     specs = canonical_spec_set() if specs is None else specs
     require_valid_specs(specs)
-    built = build_registry_tables(specs, targets)
+    every_table = build_registry_tables(specs)
     fingerprints = {
         (target, name): table_fingerprint(table)
-        for target, tables in built.items()
+        for target, tables in every_table.items()
         for name, table in tables.items()
     }
     spec_fingerprint = combined_fingerprint(
         (name, fingerprint) for (_, name), fingerprint in fingerprints.items()
     )
-    root = registry_root(output_dir)
+    built = {target: every_table[target] for target in targets}
     results: list[TableExport] = []
     for target, tables in built.items():
         for name, table in tables.items():
