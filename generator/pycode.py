@@ -1,0 +1,132 @@
+"""Safe, black-stable Python source for values taken from the registry.
+
+Registry strings reach generated code only as literals (``literal``) or as identifiers that
+passed ``identifier`` (names of the table, row and column at fault otherwise). Expressions are
+laid out the way black lays them out: inline when the line fits, else one element per line
+with a trailing comma (which black keeps), so ``--check`` rarely needs to run black at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.spec_codec import RegistryDecodeError
+
+LINE_LENGTH = 100
+INDENT = "    "
+_STR_ATTRIBUTES = frozenset(dir(str))
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Code built by the generator itself from validated identifiers (``NodeKind.PY_FILE``)."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call expression: ``func(*args, **kwargs)``; ``func`` is generator-made code."""
+
+    func: str
+    args: tuple[Expr, ...] = ()
+    kwargs: tuple[tuple[str, Expr], ...] = ()
+
+
+@dataclass(frozen=True)
+class Dict:
+    """A dict display with keys and values in the given order."""
+
+    items: tuple[tuple[Expr, Expr], ...]
+
+
+Expr = str | int | float | bool | None | Ref | Call | Dict | tuple["Expr", ...]
+
+
+def identifier(
+    value: str, *, table: str, row: int, column: str, enum_member: bool = False
+) -> str:
+    """``value`` if it can name a Python constant, field or (``enum_member``) StrEnum member
+    safely; else an error naming the table, row and column."""
+    problem = None
+    if not value.isidentifier() or not value.isascii():
+        problem = "is not an ASCII Python identifier"
+    elif keyword.iskeyword(value) or keyword.issoftkeyword(value):
+        problem = "is a Python keyword"
+    elif value.startswith("_"):
+        problem = "starts with an underscore (private, dunder or enum-reserved)"
+    elif enum_member and (value in _STR_ATTRIBUTES or value in {"name", "value"}):
+        problem = "shadows an attribute of str/StrEnum"
+    if problem is not None:
+        raise RegistryDecodeError(table, column, f"{value[:80]!r} {problem}", row=row)
+    return value
+
+
+def literal(value: str | bytes | int | float | bool | None) -> str:
+    """A Python literal for a scalar, quoted the way black normalises it."""
+    if isinstance(value, str):
+        text = _black_quoted(str.__str__(value))
+    else:
+        text = repr(value)
+    if ast.literal_eval(text) != value:  # pragma: no cover - guards the quoting logic
+        msg = f"literal round trip failed for {value!r}"
+        raise AssertionError(msg)
+    return text
+
+
+def _black_quoted(value: str) -> str:
+    """``repr(value)`` with black's preference for double quotes (unless it adds escapes)."""
+    text = repr(value)
+    if text.startswith('"'):
+        return text
+    body = text[1:-1]
+    swapped = body.replace("\\'", "'").replace('"', '\\"')
+    if swapped.count("\\") > body.count("\\"):
+        return text
+    return f'"{swapped}"'
+
+
+def inline(expr: Expr) -> str:
+    """The one-line form of ``expr``."""
+    if isinstance(expr, Ref):
+        return expr.code
+    if isinstance(expr, Call):
+        parts = [inline(arg) for arg in expr.args]
+        parts += [f"{key}={inline(value)}" for key, value in expr.kwargs]
+        return f"{expr.func}({', '.join(parts)})"
+    if isinstance(expr, Dict):
+        return "{" + ", ".join(f"{inline(k)}: {inline(v)}" for k, v in expr.items) + "}"
+    if isinstance(expr, tuple):
+        if len(expr) == 1:
+            return f"({inline(expr[0])},)"
+        return "(" + ", ".join(inline(item) for item in expr) + ")"
+    return literal(expr)
+
+
+def _parts(expr: Expr) -> tuple[str, str, Sequence[tuple[str, Expr]]] | None:
+    """Opening, closing and (prefix, element) pairs of a splittable expression."""
+    if isinstance(expr, Call) and (expr.args or expr.kwargs):
+        items = [("", arg) for arg in expr.args] + [(f"{k}=", v) for k, v in expr.kwargs]
+        return f"{expr.func}(", ")", items
+    if isinstance(expr, tuple) and expr:
+        return "(", ")", [("", item) for item in expr]
+    if isinstance(expr, Dict) and expr.items:
+        return "{", "}", [(f"{inline(k)}: ", v) for k, v in expr.items]
+    return None
+
+
+def render(expr: Expr, *, level: int = 0, head: str = "", tail: str = "") -> str:
+    """``head + expr + tail`` at indentation ``level``, split like black when it does not fit."""
+    indent = INDENT * level
+    flat = f"{indent}{head}{inline(expr)}{tail}"
+    parts = _parts(expr)
+    if len(flat) <= LINE_LENGTH or parts is None:
+        return flat
+    opening, closing, items = parts
+    lines = [f"{indent}{head}{opening}"]
+    lines += [render(item, level=level + 1, head=prefix, tail=",") for prefix, item in items]
+    lines.append(f"{indent}{closing}{tail}")
+    return "\n".join(lines)
