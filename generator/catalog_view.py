@@ -33,10 +33,13 @@ def _code_list(names: Sequence[str]) -> str:
 
 
 def _props(props: Sequence[PropSpec]) -> str:
-    return ", ".join(
-        f"{code(p.name)}: {md(str(p.type))}" + (f" ({md(p.enum)})" if p.enum else "")
-        for p in props
-    ) or "-"
+    return (
+        ", ".join(
+            f"{code(p.name)}: {md(str(p.type))}" + (f" ({md(p.enum)})" if p.enum else "")
+            for p in props
+        )
+        or "-"
+    )
 
 
 @dataclass(frozen=True)

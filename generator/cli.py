@@ -35,6 +35,7 @@ DEFAULT_REGISTRY = PROJECT_ROOT / "build" / "registry"
 DEFAULT_OUTPUT = PROJECT_ROOT / "generated"
 BLACK_CACHE = PROJECT_ROOT / "build" / ".generator-cache" / "black"
 
+
 class RegistryInconsistentError(ValueError):
     """The registry decodes, but its specs break the invariants (e.g. a hand-edited table)."""
 
@@ -94,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="print every table and file")
+    verbosity.add_argument(
+        "-v", "--verbose", action="store_true", help="print every table and file"
+    )
     return parser
 
 
@@ -188,13 +191,15 @@ def check(args: argparse.Namespace, report: _Reporter) -> int:
     final = finalize(rendered, on_disk, cache_dir=BLACK_CACHE, write_cache=False)
     drift = compare(final, on_disk)
     if not drift.clean:
-        lines = [f"drift: {source} vs {args.output}:"]
-        lines += [f"  missing file: {name}" for name in drift.missing]
-        lines += [f"  stray file: {name}" for name in drift.stray]
-        lines += [f"  changed file: {name}" for name in drift.changed]
         fix = f"{REGENERATE_COMMAND} --no-export" if args.no_export else REGENERATE_COMMAND
-        lines.append(f"  fix: {fix} (regenerates {args.output})")
-        problems.append("\n".join(lines) + "\n" + "".join(drift.changed.values()))
+        report_lines = [
+            f"drift: {source} vs {args.output}:",
+            *(f"  missing file: {name}" for name in drift.missing),
+            *(f"  stray file: {name}" for name in drift.stray),
+            *(f"  changed file: {name}" for name in drift.changed),
+            f"  fix: {fix} (regenerates {args.output})",
+        ]
+        problems.append("\n".join(report_lines) + "\n" + "".join(drift.changed.values()))
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1

@@ -7,11 +7,13 @@ cache (``build/.generator-cache/black``) spares even that cost on later runs.
 from __future__ import annotations
 
 import hashlib
+from importlib.metadata import version
 from pathlib import Path
 
 import black
+from black import InvalidInput, TargetVersion  # type: ignore[attr-defined]
 
-BLACK_MODE = black.Mode(line_length=100, target_versions={black.TargetVersion.PY311})
+BLACK_MODE = black.Mode(line_length=100, target_versions={TargetVersion.PY311})
 
 
 class FormattingError(ValueError):
@@ -19,7 +21,7 @@ class FormattingError(ValueError):
 
 
 def _key(text: str) -> str:
-    return hashlib.sha256(f"{black.__version__}\n{BLACK_MODE}\n{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{version('black')}\n{BLACK_MODE}\n{text}".encode()).hexdigest()
 
 
 def format_python(
@@ -32,7 +34,7 @@ def format_python(
         return cached.read_text(encoding="utf-8")
     try:
         formatted = black.format_str(text, mode=BLACK_MODE)
-    except black.InvalidInput as exc:
+    except InvalidInput as exc:
         msg = f"generated {name} is not valid Python: {exc}"
         raise FormattingError(msg) from exc
     if cached is not None and write_cache:

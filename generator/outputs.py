@@ -69,16 +69,16 @@ def write_outputs(folder: Path, files: Mapping[str, str], stray: tuple[str, ...]
         for name, text in sorted(files.items()):
             if current.get(name) == text:
                 continue
-            handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
-            pending.append((Path(tmp), folder / name))
+            pending.append((Path(temp_name), folder / name))
     except BaseException:
-        for tmp, _ in pending:
-            tmp.unlink(missing_ok=True)
+        for temp, _ in pending:
+            temp.unlink(missing_ok=True)
         raise
-    for tmp, target in pending:
-        os.replace(tmp, target)
+    for temp, target in pending:
+        temp.replace(target)
     for name in stray:
         (folder / name).unlink(missing_ok=True)
     return [target.name for _, target in pending]

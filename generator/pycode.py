@@ -46,9 +46,7 @@ class Dict:
 Expr = str | int | float | bool | None | Ref | Call | Dict | tuple["Expr", ...]
 
 
-def identifier(
-    value: str, *, table: str, row: int, column: str, enum_member: bool = False
-) -> str:
+def identifier(value: str, *, table: str, row: int, column: str, enum_member: bool = False) -> str:
     """``value`` if it can name a Python constant, field or (``enum_member``) StrEnum member
     safely; else an error naming the table, row and column."""
     problem = None
@@ -67,10 +65,7 @@ def identifier(
 
 def literal(value: str | bytes | int | float | bool | None) -> str:
     """A Python literal for a scalar, quoted the way black normalises it."""
-    if isinstance(value, str):
-        text = _black_quoted(str.__str__(value))
-    else:
-        text = repr(value)
+    text = _black_quoted(str.__str__(value)) if isinstance(value, str) else repr(value)
     if ast.literal_eval(text) != value:  # pragma: no cover - guards the quoting logic
         msg = f"literal round trip failed for {value!r}"
         raise AssertionError(msg)

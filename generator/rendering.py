@@ -145,7 +145,5 @@ def finalize(
         if name not in python or on_disk.get(name) == text:
             final[name] = text
         else:
-            final[name] = format_python(
-                text, name, cache_dir=cache_dir, write_cache=write_cache
-            )
+            final[name] = format_python(text, name, cache_dir=cache_dir, write_cache=write_cache)
     return final

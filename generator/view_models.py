@@ -149,9 +149,7 @@ def contract_statements(specs: SpecSet, names: Names) -> tuple[Statement, ...]:
         for prop in props:
             name, type_, enum = (getattr(prop, a) for a in ("name", "type", "enum"))
             values = None if enum is None else enum_values.get(enum, ())
-            items.append(
-                Call("PropContract", (name, str(type_), enum, values))
-            )
+            items.append(Call("PropContract", (name, str(type_), enum, values)))
         return tuple(items)
 
     src = names.source_kinds
@@ -184,9 +182,7 @@ def contract_statements(specs: SpecSet, names: Names) -> tuple[Statement, ...]:
         table = "cpg_edge_contracts"
         kind = _ref("EdgeKind", names.edge_kinds, e.kind, table, row, "kind")
         ends = {
-            column: tuple(
-                _ref("NodeKind", names.node_kinds, k, table, row, column) for k in kinds
-            )
+            column: tuple(_ref("NodeKind", names.node_kinds, k, table, row, column) for k in kinds)
             for column, kinds in (("src_kinds", e.src_kinds), ("dst_kinds", e.dst_kinds))
         }
         sources = tuple(
@@ -253,9 +249,7 @@ def contract_statements(specs: SpecSet, names: Names) -> tuple[Statement, ...]:
                 head="EDGE_CONTRACTS: Final[Mapping[EdgeKind, EdgeContract]] = ",
             )
         ),
-        Statement(
-            render(tuple(derivations), head="DERIVATIONS: Final[tuple[Derivation, ...]] = ")
-        ),
+        Statement(render(tuple(derivations), head="DERIVATIONS: Final[tuple[Derivation, ...]] = ")),
     )
 
 
@@ -285,7 +279,12 @@ def datasets(specs: SpecSet) -> tuple[DatasetView, ...]:
         arrow_fields: list[Expr] = []
         row_fields = []
         for field in schema:
-            column = identifier(field.name, table="cpg_field_catalog", row=_field_row(specs, field.name), column="name")
+            column = identifier(
+                field.name,
+                table="cpg_field_catalog",
+                row=_field_row(specs, field.name),
+                column="name",
+            )
             type_code, annotation = _type_code(field, row.name)
             kwargs: list[tuple[str, Expr]] = [("nullable", field.nullable)]
             if field.metadata:
@@ -340,14 +339,34 @@ def edge_plan_statement(specs: SpecSet, names: Names) -> Statement:
                 "EdgePlanSpec",
                 kwargs=(
                     ("rule_name", plan.rule_name),
-                    ("edge_kind", _ref("EdgeKind", names.edge_kinds, plan.edge_kind, table, row, f"{column}.edge_kind")),
+                    (
+                        "edge_kind",
+                        _ref(
+                            "EdgeKind",
+                            names.edge_kinds,
+                            plan.edge_kind,
+                            table,
+                            row,
+                            f"{column}.edge_kind",
+                        ),
+                    ),
                     ("option_flag", plan.option_flag),
                     ("src_cols", plan.src_cols),
                     ("dst_cols", plan.dst_cols),
                     ("path_cols", plan.path_cols),
                     ("bstart_cols", plan.bstart_cols),
                     ("bend_cols", plan.bend_cols),
-                    ("origin", _ref("SourceKind", names.source_kinds, plan.origin, table, row, f"{column}.origin")),
+                    (
+                        "origin",
+                        _ref(
+                            "SourceKind",
+                            names.source_kinds,
+                            plan.origin,
+                            table,
+                            row,
+                            f"{column}.origin",
+                        ),
+                    ),
                     ("resolution_method", plan.resolution_method),
                     ("priority", plan.priority),
                 ),

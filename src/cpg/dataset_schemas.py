@@ -52,11 +52,11 @@ def dataset_schema(
             msg = f"dataset {row.name!r}: column {column!r} is not in the field catalog"
             raise DatasetSchemaError(msg)
         nullable = spec.nullable and column not in row.required_non_null
-        metadata = {DICTIONARY_ENCODED_KEY: b"true"} if spec.dictionary_encoded else None
+        field_metadata = {DICTIONARY_ENCODED_KEY: b"true"} if spec.dictionary_encoded else None
         arrow_fields.append(
-            pa.field(column, field_arrow_type(spec), nullable=nullable, metadata=metadata)
+            pa.field(column, field_arrow_type(spec), nullable=nullable, metadata=field_metadata)
         )
-    metadata = {
+    metadata: dict[str, str] = {
         "spec_kind": row.name,
         "dataset_name": row.name,
         "dataset_version": str(row.version),

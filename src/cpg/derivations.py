@@ -66,7 +66,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         provider_or_field="ast.parse walk; line/col converted to byte offsets",
         join_keys=("path",),
         id_column="ast_id",
-        id_recipe="ast_id = stable_id(path, bstart, bend, 'AST_NODE') | fallback sha(ast_type+lineno+col+path)",
+        id_recipe=(
+            "ast_id = stable_id(path, bstart, bend, 'AST_NODE') | fallback "
+            "sha(ast_type+lineno+col+path)"
+        ),
         confidence_policy="0.95 with end positions and byte mapping; else 0.7",
         ambiguity_policy="n/a",
     ),
@@ -279,7 +282,9 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.LIBCST,
         extractor="graph.extract.cst_extract:extract_cst_tables",
-        provider_or_field="libcst literal nodes (SimpleString, Integer, Float, ...) + ByteSpanPositionProvider",
+        provider_or_field=(
+            "libcst literal nodes (SimpleString, Integer, Float, ...) + ByteSpanPositionProvider"
+        ),
         join_keys=(),
         id_column="lit_id",
         id_recipe="lit_id = stable_id(path, bstart, bend, 'CST_LITERAL')",
@@ -303,7 +308,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.LIBCST,
         extractor="graph.extract.cst_extract:extract_cst_tables",
-        provider_or_field="libcst parse_module + MetadataWrapper(ByteSpanPositionProvider, PositionProvider, ParentNodeProvider)",
+        provider_or_field=(
+            "libcst parse_module + MetadataWrapper(ByteSpanPositionProvider, PositionProvider, "
+            "ParentNodeProvider)"
+        ),
         join_keys=(),
         id_column="node_id",
         id_recipe="node_id = stable_id(path, bstart, bend, 'CST_NODE')",
@@ -363,7 +371,9 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.TREESITTER,
         extractor="graph.normalize.ibis_api:collect_diags",
-        provider_or_field="union of tree-sitter parse errors, SCIP diagnostics, extraction failures",
+        provider_or_field=(
+            "union of tree-sitter parse errors, SCIP diagnostics, extraction failures"
+        ),
         join_keys=("path", "bstart", "bend"),
         id_column="diag_id",
         id_recipe="diag_id = stable_id(path, bstart, bend, 'DIAG')",
@@ -414,7 +424,9 @@ DERIVATIONS: tuple[Derivation, ...] = (
         provider_or_field="libcst FullRepoManager + FullyQualifiedNameProvider",
         join_keys=("path",),
         id_column="module_id",
-        id_recipe="module_id = sha256('MOD:'+module_fqn)[:16] | alt stable_id(path, 0, 0, 'PY_MODULE')",
+        id_recipe=(
+            "module_id = sha256('MOD:'+module_fqn)[:16] | alt stable_id(path, 0, 0, 'PY_MODULE')"
+        ),
         confidence_policy="0.95 with configured roots; else 0.7",
         ambiguity_policy="keep all module candidates; group=path",
     ),
@@ -663,7 +675,9 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.DERIVED,
         extractor="graph.normalize.ibis_api:normalize_types",
-        provider_or_field="normalized annotation strings + optional libcst TypeInferenceProvider (Pyre)",
+        provider_or_field=(
+            "normalized annotation strings + optional libcst TypeInferenceProvider (Pyre)"
+        ),
         join_keys=("type_repr",),
         id_column="type_id",
         id_recipe="type_id = sha('TYPE:'+type_repr)[:16]",
@@ -687,7 +701,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.LIBCST,
         extractor="graph.extract.cst_extract:extract_cst_tables",
-        provider_or_field="libcst annotation nodes + ByteSpanPositionProvider (ast AnnAssign/arg.annotation as alternative)",
+        provider_or_field=(
+            "libcst annotation nodes + ByteSpanPositionProvider (ast AnnAssign/arg.annotation as "
+            "alternative)"
+        ),
         join_keys=(),
         id_column="type_expr_id",
         id_recipe="type_expr_id = stable_id(path, bstart, bend, 'TYPE_EXPR')",
@@ -879,7 +896,9 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.EDGE,
         source=SourceKind.LIBCST,
         extractor="graph.extract.cst_extract:extract_cst_tables",
-        provider_or_field="libcst FullyQualifiedNameProvider (Module node); file.path == module.path",
+        provider_or_field=(
+            "libcst FullyQualifiedNameProvider (Module node); file.path == module.path"
+        ),
         join_keys=("file.path == module.path",),
         id_column="edge_id",
         id_recipe="edge_id = sha('FILE_DECLARES_MODULE:'+file_id+':'+module_id)[:16]",
@@ -939,7 +958,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
         extractor="graph.relspec.cpg.build_edges:build_cpg_edges_raw",
-        provider_or_field="callsite_qname_candidates joined to dim_qualified_names, only for calls without a symbol edge",
+        provider_or_field=(
+            "callsite_qname_candidates joined to dim_qualified_names, only for calls without a "
+            "symbol edge"
+        ),
         join_keys=("call_id", "qname"),
         id_column="edge_id",
         id_recipe="edge_id = sha('PY_CALLS_QNAME:'+call_id+':'+qname_id)[:16]",
@@ -966,7 +988,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         provider_or_field="SCIP occurrence with Definition role bit",
         join_keys=("path", "interval CONTAINED_BEST: occurrence span within left span"),
         id_column="edge_id",
-        id_recipe="edge_id = sha('PY_DEFINES_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]",
+        id_recipe=(
+            "edge_id = "
+            "sha('PY_DEFINES_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]"
+        ),
         confidence_policy="1.0; score=-span_len; tie rule_priority asc",
         ambiguity_policy="group by src_id; keep first after sort by score/confidence/rule_priority",
     ),
@@ -978,7 +1003,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         provider_or_field="SCIP occurrence with Import role bit",
         join_keys=("path", "interval: occurrence span within import alias span"),
         id_column="edge_id",
-        id_recipe="edge_id = sha('PY_IMPORTS_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]",
+        id_recipe=(
+            "edge_id = "
+            "sha('PY_IMPORTS_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]"
+        ),
         confidence_policy="1.0; score=-span_len",
         ambiguity_policy="dedupe (src_id, symbol, span); tie rule_priority",
     ),
@@ -1002,7 +1030,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         provider_or_field="SCIP occurrence without Definition role bit",
         join_keys=("path", "interval CONTAINED_BEST: occurrence span within left span"),
         id_column="edge_id",
-        id_recipe="edge_id = sha('PY_REFERENCES_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]",
+        id_recipe=(
+            "edge_id = "
+            "sha('PY_REFERENCES_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]"
+        ),
         confidence_policy="1.0; score=-span_len; tie rule_priority asc",
         ambiguity_policy="same as PY_DEFINES_SYMBOL",
     ),

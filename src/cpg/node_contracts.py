@@ -427,7 +427,9 @@ NODE_CONTRACTS: tuple[NodeContract, ...] = (
     NodeContract(
         kind=NodeKind.PY_BINDING,
         group="symtable",
-        description="Normalized name slot identified by (scope, name) with a binding classification.",
+        description=(
+            "Normalized name slot identified by (scope, name) with a binding classification."
+        ),
         requires_anchor=False,
         allowed_sources=(
             SourceKind.DERIVED,

@@ -133,9 +133,7 @@ def _kind_contracts(specs: SpecSet) -> Iterator[Violation]:
 
 def _kind_derivations(specs: SpecSet) -> Iterator[Violation]:
     sources = {s.name for s in specs.source_kinds}
-    entity_of = {kind: "node" for kind in specs.node_kinds} | {
-        kind: "edge" for kind in specs.edge_kinds
-    }
+    entity_of = dict.fromkeys(specs.node_kinds, "node") | dict.fromkeys(specs.edge_kinds, "edge")
     derived = Counter(d.kind for d in specs.derivations)
     for kind in entity_of:
         if derived[kind] == 0:
