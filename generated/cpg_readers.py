@@ -51,9 +51,10 @@ class CpgEdgesV1Row:
 
 def read_cpg_edges_v1_table(path: str | Path) -> pa.Table:
     """The cpg_edges_v1 Delta table at ``path``, checked against its schema, sorted."""
-    table = read_table_delta(path, schema=CPG_EDGES_V1_SCHEMA)
-    return table.sort_by(
-        [
+    return read_table_delta(
+        path,
+        schema=CPG_EDGES_V1_SCHEMA,
+        sort_key=(
             ("path", "ascending"),
             ("bstart", "ascending"),
             ("bend", "ascending"),
@@ -61,7 +62,7 @@ def read_cpg_edges_v1_table(path: str | Path) -> pa.Table:
             ("src_node_id", "ascending"),
             ("dst_node_id", "ascending"),
             ("edge_id", "ascending"),
-        ]
+        ),
     )
 
 
@@ -85,15 +86,16 @@ class CpgNodesV1Row:
 
 def read_cpg_nodes_v1_table(path: str | Path) -> pa.Table:
     """The cpg_nodes_v1 Delta table at ``path``, checked against its schema, sorted."""
-    table = read_table_delta(path, schema=CPG_NODES_V1_SCHEMA)
-    return table.sort_by(
-        [
+    return read_table_delta(
+        path,
+        schema=CPG_NODES_V1_SCHEMA,
+        sort_key=(
             ("node_kind", "ascending"),
             ("path", "ascending"),
             ("bstart", "ascending"),
             ("bend", "ascending"),
             ("node_id", "ascending"),
-        ]
+        ),
     )
 
 
@@ -120,13 +122,14 @@ class CpgPropsByFileIdV1Row:
 
 def read_cpg_props_by_file_id_v1_table(path: str | Path) -> pa.Table:
     """The cpg_props_by_file_id_v1 Delta table at ``path``, checked against its schema, sorted."""
-    table = read_table_delta(path, schema=CPG_PROPS_BY_FILE_ID_V1_SCHEMA)
-    return table.sort_by(
-        [
+    return read_table_delta(
+        path,
+        schema=CPG_PROPS_BY_FILE_ID_V1_SCHEMA,
+        sort_key=(
             ("entity_kind", "ascending"),
             ("entity_id", "ascending"),
             ("prop_key", "ascending"),
-        ]
+        ),
     )
 
 
@@ -152,13 +155,14 @@ class CpgPropsGlobalV1Row:
 
 def read_cpg_props_global_v1_table(path: str | Path) -> pa.Table:
     """The cpg_props_global_v1 Delta table at ``path``, checked against its schema, sorted."""
-    table = read_table_delta(path, schema=CPG_PROPS_GLOBAL_V1_SCHEMA)
-    return table.sort_by(
-        [
+    return read_table_delta(
+        path,
+        schema=CPG_PROPS_GLOBAL_V1_SCHEMA,
+        sort_key=(
             ("entity_kind", "ascending"),
             ("entity_id", "ascending"),
             ("prop_key", "ascending"),
-        ]
+        ),
     )
 
 
@@ -184,13 +188,14 @@ class CpgPropsJsonV1Row:
 
 def read_cpg_props_json_v1_table(path: str | Path) -> pa.Table:
     """The cpg_props_json_v1 Delta table at ``path``, checked against its schema, sorted."""
-    table = read_table_delta(path, schema=CPG_PROPS_JSON_V1_SCHEMA)
-    return table.sort_by(
-        [
+    return read_table_delta(
+        path,
+        schema=CPG_PROPS_JSON_V1_SCHEMA,
+        sort_key=(
             ("entity_kind", "ascending"),
             ("entity_id", "ascending"),
             ("prop_key", "ascending"),
-        ]
+        ),
     )
 
 
@@ -216,13 +221,14 @@ class CpgPropsV1Row:
 
 def read_cpg_props_v1_table(path: str | Path) -> pa.Table:
     """The cpg_props_v1 Delta table at ``path``, checked against its schema, sorted."""
-    table = read_table_delta(path, schema=CPG_PROPS_V1_SCHEMA)
-    return table.sort_by(
-        [
+    return read_table_delta(
+        path,
+        schema=CPG_PROPS_V1_SCHEMA,
+        sort_key=(
             ("entity_kind", "ascending"),
             ("entity_id", "ascending"),
             ("prop_key", "ascending"),
-        ]
+        ),
     )
 
 

@@ -67,8 +67,13 @@ def _tuple_item(hint: Any) -> Any | None:
 
 
 @cache
-def _hints(cls: type) -> Mapping[str, Any]:
+def _cached_hints(cls: type) -> Mapping[str, Any]:
     return typing.get_type_hints(cls)
+
+
+def _hints(cls: type) -> Mapping[str, Any]:
+    # A plain wrapper: mypy does not treat ``type[T]`` as hashable for ``@cache`` arguments.
+    return _cached_hints(cls)
 
 
 def _arrow_type(hint: Any) -> pa.DataType:
@@ -94,13 +99,17 @@ def _fields_of(cls: type) -> Iterable[pa.Field]:
 
 
 @cache
-def schema_for(cls: type, spec_kind: str) -> pa.Schema:
-    """The Arrow schema of a table whose rows are ``cls`` instances, tagged with its spec kind."""
+def _cached_schema(cls: type, spec_kind: str) -> pa.Schema:
     return pa.schema(list(_fields_of(cls)), metadata={SPEC_KIND_KEY: spec_kind.encode()})
 
 
+def schema_for(cls: type, spec_kind: str) -> pa.Schema:
+    """The Arrow schema of a table whose rows are ``cls`` instances, tagged with its spec kind."""
+    return _cached_schema(cls, spec_kind)
+
+
 def _plain(value: Any) -> Any:
-    """A spec value as Arrow-ready Python data (enums to str, tuples to lists, dataclasses to dicts)."""
+    """A spec value as Arrow-ready data (enums to str, tuples to lists, dataclasses to dicts)."""
     if isinstance(value, StrEnum):
         return value.value
     if isinstance(value, tuple):
@@ -201,6 +210,7 @@ def _describe(value: object) -> str:
     return "null" if value is None else f"{type(value).__name__} {value!r:.60}"
 
 
+@cache
 def _coercer(hint: Any) -> Callable[[object, _Cell], Any]:
     inner, nullable = _unwrap_optional(hint)
     if nullable:

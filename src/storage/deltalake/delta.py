@@ -7,7 +7,7 @@ canonical sort.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from storage.spec_codec import RegistryDecodeError
+from storage.table_order import SortSpec, sort_table
 
 PathLike = str | Path
 
@@ -55,6 +56,19 @@ def write_table_delta(
     return _open(path).version()
 
 
+def table_identity(path: PathLike) -> tuple[str, int] | None:
+    """``(table id, latest version)``, or None when there is no table.
+
+    An overwrite bumps the version and a re-created table gets a new id, so together they tell a
+    cache whether what it holds is stale; only the log is read, not the data.
+    """
+    try:
+        table = _open(path)
+    except DeltaTableMissingError:
+        return None
+    return str(table.metadata().id), table.version()
+
+
 def table_version(path: PathLike) -> int | None:
     """The latest version of the table at ``path``, or None when there is no table."""
     if not table_exists(path):
@@ -71,11 +85,14 @@ def latest_commit_metadata(path: PathLike) -> Mapping[str, Any] | None:
 
 
 def restore_table(
-    table: pa.Table, schema: pa.Schema, sort_key: Sequence[str], name: str
+    table: pa.Table, schema: pa.Schema, sort_key: SortSpec, name: str
 ) -> pa.Table:
     """``table`` with exactly ``schema`` (types, nullability, metadata) and sorted by ``sort_key``.
 
-    Raises ``RegistryDecodeError`` naming the table and column that cannot be restored.
+    Only what Delta itself changes is restored (dictionary to plain values, list item names,
+    large variants); any other type change is an error, so a drifted table is never coerced
+    silently. Raises ``RegistryDecodeError`` naming the table and column (and, for a null in a
+    non-null column, the first such row of the restored order).
     """
     expected = set(schema.names)
     for column in table.schema.names:
@@ -86,23 +103,41 @@ def restore_table(
         index = table.schema.get_field_index(field.name)
         if index < 0:
             raise RegistryDecodeError(name, field.name, "column is missing")
-        column = table.column(index)
+        actual = table.schema.field(index).type
+        if not _restorable(actual, field.type):
+            msg = f"has type {actual}, expected {field.type}"
+            raise RegistryDecodeError(name, field.name, msg)
         try:
-            column = column.cast(field.type)
+            arrays.append(table.column(index).cast(field.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-            actual = table.schema.field(index).type
             msg = f"has type {actual}, cannot be restored to {field.type} ({exc})"
             raise RegistryDecodeError(name, field.name, msg) from None
-        if not field.nullable and column.null_count:
-            raise RegistryDecodeError(
-                name, field.name, f"{column.null_count} null(s) in a non-null column"
-            )
-        arrays.append(column)
     restored = pa.Table.from_arrays(arrays, schema=schema)
-    if sort_key and restored.num_rows > 1:
-        order = pc.sort_indices(restored, sort_keys=[(key, "ascending") for key in sort_key])
-        restored = restored.take(order)
+    restored = sort_table(restored, sort_key)
+    for field in schema:
+        column = restored.column(field.name)
+        if not field.nullable and column.null_count:
+            row = pc.index(pc.is_null(column), True).as_py()
+            msg = f"null in a non-null column ({column.null_count} null(s) in all)"
+            raise RegistryDecodeError(name, field.name, msg, row=row)
     return restored.combine_chunks()
+
+
+def _restorable(actual: pa.DataType, expected: pa.DataType) -> bool:
+    """Whether ``actual`` is ``expected`` up to what a Delta round trip changes."""
+    if pa.types.is_dictionary(actual):
+        actual = actual.value_type
+    if pa.types.is_dictionary(expected):
+        expected = expected.value_type
+    lists = (pa.types.is_list, pa.types.is_large_list, pa.types.is_list_view)
+    if any(check(actual) for check in lists) and any(check(expected) for check in lists):
+        return _restorable(actual.value_type, expected.value_type)
+    if pa.types.is_struct(actual) and pa.types.is_struct(expected):
+        if [f.name for f in actual] != [f.name for f in expected]:
+            return False
+        return all(_restorable(a.type, e.type) for a, e in zip(actual, expected, strict=True))
+    large = {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}
+    return bool(large.get(actual, actual).equals(large.get(expected, expected)))
 
 
 def read_raw_delta(path: PathLike, *, version: int | None = None) -> pa.Table:
@@ -114,7 +149,7 @@ def read_table_delta(
     path: PathLike,
     *,
     schema: pa.Schema | None = None,
-    sort_key: Sequence[str] | None = None,
+    sort_key: SortSpec | None = None,
     version: int | None = None,
 ) -> pa.Table:
     """Read a Delta table back exactly as it was written.
@@ -133,3 +168,50 @@ def read_table_delta(
         schema = spec.schema
         sort_key = spec.sort_key if sort_key is None else sort_key
     return restore_table(read_raw_delta(path, version=version), schema, sort_key or (), name)
+
+
+class RegistryTableMissingError(RegistryDecodeError):
+    """A registry table that should be in a registry is not there."""
+
+    def __init__(self, name: str, root: PathLike) -> None:
+        super().__init__(name, "*", f"table is missing from the registry at {root}")
+
+
+def registry_table_identities(
+    path: PathLike, names: Iterable[str]
+) -> tuple[tuple[str, str, int], ...]:
+    """``(name, table id, version)`` of each named table of the registry at ``path``.
+
+    ``path`` is a registry root or an output dir holding ``registry/``. Raises
+    ``RegistryTableMissingError`` naming the first table that is not there.
+    """
+    from storage.deltalake.registry_layout import registry_table_path, resolve_registry_root
+
+    root = resolve_registry_root(path)
+    identities = []
+    for name in names:
+        identity = table_identity(registry_table_path(root, name))
+        if identity is None:
+            raise RegistryTableMissingError(name, root)
+        identities.append((name, *identity))
+    return tuple(identities)
+
+
+def read_registry_tables(
+    path: PathLike, names: Iterable[str], *, versions: Mapping[str, int] | None = None
+) -> dict[str, pa.Table]:
+    """The named registry tables (read back exactly), by name, optionally at given versions.
+
+    ``path`` is a registry root or an output dir holding ``registry/``.
+    """
+    from storage.deltalake.registry_layout import registry_table_path, resolve_registry_root
+
+    root = resolve_registry_root(path)
+    tables: dict[str, pa.Table] = {}
+    for name in names:
+        table_dir = registry_table_path(root, name)
+        try:
+            tables[name] = read_table_delta(table_dir, version=(versions or {}).get(name))
+        except DeltaTableMissingError:
+            raise RegistryTableMissingError(name, root) from None
+    return tables

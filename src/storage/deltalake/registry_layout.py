@@ -29,6 +29,14 @@ class UnknownTargetError(ValueError):
     """A registry target that does not exist."""
 
 
+class UnknownRegistryTableError(ValueError):
+    """A table name that is not a registry table."""
+
+
+class RegistryNotFoundError(FileNotFoundError):
+    """A path that is neither a registry root nor an output dir holding ``registry/``."""
+
+
 def check_targets(targets: tuple[str, ...]) -> None:
     """Raise naming the unknown targets and listing the valid ones."""
     unknown = [target for target in targets if target not in TARGETS]
@@ -47,6 +55,33 @@ def table_spec(name: str) -> RegistryTableSpec | None:
 def registry_root(output_dir: str | Path) -> Path:
     """The folder holding ``cpg/`` and ``relspec/`` for an output dir."""
     return Path(output_dir) / REGISTRY_DIR
+
+
+def resolve_registry_root(path: str | Path) -> Path:
+    """The registry root for ``path``: an output dir holding ``registry/`` or the root itself.
+
+    Consumers accept either, so a CPG output dir can be handed over as it is. The root is the
+    folder holding ``cpg/`` and ``relspec/``; ``registry/`` wins when both could apply.
+    """
+    path = Path(path)
+    nested = path / REGISTRY_DIR
+    if nested.is_dir():
+        return nested
+    if any((path / target).is_dir() for target in TARGETS):
+        return path
+    targets = "/, ".join(TARGETS)
+    msg = f"no registry at {path}: expected {nested}/ or a folder holding {targets}/"
+    raise RegistryNotFoundError(msg)
+
+
+def registry_table_path(root: str | Path, name: str) -> Path:
+    """The Delta table path of registry table ``name`` under a registry root."""
+    entry = _BY_NAME.get(name)
+    if entry is None:
+        known = ", ".join(sorted(_BY_NAME))
+        msg = f"{name!r} is not a registry table; known: {known}"
+        raise UnknownRegistryTableError(msg)
+    return table_path(root, entry[0], name)
 
 
 def table_path(root: str | Path, target: str, name: str) -> Path:

@@ -35,12 +35,13 @@ class NodesV1Row:
 
 def read_nodes_v1_table(path: str | Path) -> pa.Table:
     """The nodes_v1 Delta table at ``path``, checked against its schema, sorted."""
-    table = read_table_delta(path, schema=NODES_V1_SCHEMA)
-    return table.sort_by(
-        [
+    return read_table_delta(
+        path,
+        schema=NODES_V1_SCHEMA,
+        sort_key=(
             ("node_kind", "ascending"),
             ("node_id", "ascending"),
-        ]
+        ),
     )
 
 

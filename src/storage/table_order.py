@@ -1,0 +1,34 @@
+"""Canonical row order of Arrow tables, including dictionary-encoded key columns.
+
+Arrow cannot sort by a dictionary column directly, so such keys are sorted by their values.
+Nulls sort last, as in ``pa.Table.sort_by``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SortSpec = Sequence[str | tuple[str, str]]
+"""Sort keys: a column name (ascending) or ``(column, "ascending" | "descending")``."""
+
+
+def _pairs(keys: SortSpec) -> list[tuple[str, str]]:
+    return [(key, "ascending") if isinstance(key, str) else key for key in keys]
+
+
+def sort_table(table: pa.Table, keys: SortSpec) -> pa.Table:
+    """``table`` stably sorted by ``keys``."""
+    pairs = _pairs(keys)
+    if not pairs or table.num_rows < 2:
+        return table
+    columns = {}
+    for column, _ in pairs:
+        values = table.column(column)
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        columns[column] = values
+    order = pc.sort_indices(pa.table(columns), sort_keys=pairs)
+    return table.take(order)
