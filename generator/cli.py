@@ -33,7 +33,9 @@ from storage.spec_codec import RegistryDecodeError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY = PROJECT_ROOT / "build" / "registry"
 DEFAULT_OUTPUT = PROJECT_ROOT / "generated"
-BLACK_CACHE = PROJECT_ROOT / "build" / ".generator-cache" / "black"
+CACHE_DIR = PROJECT_ROOT / "build" / ".generator-cache"
+BLACK_CACHE = CACHE_DIR / "black"
+TEMPLATE_CACHE = CACHE_DIR / "jinja"
 
 
 class RegistryInconsistentError(ValueError):
@@ -149,7 +151,7 @@ def generate(args: argparse.Namespace, report: _Reporter) -> int:
     tables = _read_registry(root)
     specs = _decode(tables, str(root))
     on_disk = read_outputs(args.output)
-    rendered = render_all(specs, _fingerprints(tables))
+    rendered = render_all(specs, _fingerprints(tables), template_cache=TEMPLATE_CACHE)
     final = finalize(rendered, on_disk, cache_dir=BLACK_CACHE, write_cache=True)
     drift = compare(final, on_disk)
     written = write_outputs(args.output, final, drift.stray)
@@ -187,7 +189,9 @@ def check(args: argparse.Namespace, report: _Reporter) -> int:
                 )
     specs = _decode(tables, source)
     on_disk = read_outputs(args.output)
-    rendered = render_all(specs, _fingerprints(tables))
+    rendered = render_all(
+        specs, _fingerprints(tables), template_cache=TEMPLATE_CACHE, write_cache=False
+    )
     final = finalize(rendered, on_disk, cache_dir=BLACK_CACHE, write_cache=False)
     drift = compare(final, on_disk)
     if not drift.clean:

@@ -1,27 +1,37 @@
 """black, in-process, as the guarantor of formatting, with a content-hash cache.
 
 Templates already emit black-stable code, so black usually returns its input unchanged; the
-cache (``build/.generator-cache/black``) spares even that cost on later runs.
+cache (``build/.generator-cache/black``) spares even that cost on later runs. black is imported
+only when a render differs from the file on disk: ``--check`` on a clean tree never loads it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
-import black
-from black import InvalidInput, TargetVersion  # type: ignore[attr-defined]
-
-BLACK_MODE = black.Mode(line_length=100, target_versions={TargetVersion.PY311})
+LINE_LENGTH = 100
 
 
 class FormattingError(ValueError):
     """black could not parse a rendered module: a template or view model bug."""
 
 
+@cache
+def _black() -> tuple[Any, Any]:
+    """The black module and the mode the generated code is formatted with (imported lazily)."""
+    import black
+
+    target = black.TargetVersion.PY311  # type: ignore[attr-defined]
+    return black, black.Mode(line_length=LINE_LENGTH, target_versions={target})
+
+
 def _key(text: str) -> str:
-    return hashlib.sha256(f"{version('black')}\n{BLACK_MODE}\n{text}".encode()).hexdigest()
+    _, mode = _black()
+    return hashlib.sha256(f"{version('black')}\n{mode}\n{text}".encode()).hexdigest()
 
 
 def format_python(
@@ -32,9 +42,10 @@ def format_python(
     cached = None if cache_dir is None else cache_dir / f"{_key(text)}.py"
     if cached is not None and cached.is_file():
         return cached.read_text(encoding="utf-8")
+    black, mode = _black()
     try:
-        formatted = black.format_str(text, mode=BLACK_MODE)
-    except InvalidInput as exc:
+        formatted: str = black.format_str(text, mode=mode)
+    except black.InvalidInput as exc:
         msg = f"generated {name} is not valid Python: {exc}"
         raise FormattingError(msg) from exc
     if cached is not None and write_cache:

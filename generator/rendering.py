@@ -90,9 +90,24 @@ OUTPUT_FILES: tuple[OutputFile, ...] = (
 )
 
 
-def _environment() -> jinja2.Environment:
+class _ReadOnlyBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Uses compiled templates left by earlier runs but never writes (``--check``)."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        return None
+
+
+def _environment(cache_dir: Path | None, write_cache: bool) -> jinja2.Environment:
+    bytecode_cache: jinja2.BytecodeCache | None = None
+    if cache_dir is not None:
+        if write_cache:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
+        elif cache_dir.is_dir():
+            bytecode_cache = _ReadOnlyBytecodeCache(str(cache_dir))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        bytecode_cache=bytecode_cache,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -116,9 +131,18 @@ def _header(output: OutputFile, fingerprints: Mapping[str, str]) -> str:
     return "<!--\n" + "\n".join(lines) + "\n-->"
 
 
-def render_all(specs: SpecSet, fingerprints: Mapping[str, str]) -> dict[str, str]:
-    """File name -> content of every generated file, as the templates render it (pre-black)."""
-    env = _environment()
+def render_all(
+    specs: SpecSet,
+    fingerprints: Mapping[str, str],
+    *,
+    template_cache: Path | None = None,
+    write_cache: bool = True,
+) -> dict[str, str]:
+    """File name -> content of every generated file, as the templates render it (pre-black).
+
+    ``template_cache`` keeps compiled templates between runs (read-only unless ``write_cache``).
+    """
+    env = _environment(template_cache, write_cache)
     names = view_models.kind_names(specs)
     files: dict[str, str] = {}
     for output in OUTPUT_FILES:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 SortSpec = Sequence[str | tuple[str, str]]
 """Sort keys: a column name (ascending) or ``(column, "ascending" | "descending")``."""
@@ -30,5 +29,7 @@ def sort_table(table: pa.Table, keys: SortSpec) -> pa.Table:
         if pa.types.is_dictionary(values.type):
             values = values.cast(values.type.value_type)
         columns[column] = values
+    import pyarrow.compute as pc  # only needed when there is something to sort
+
     order = pc.sort_indices(pa.table(columns), sort_keys=pairs)
     return table.take(order)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
@@ -117,7 +116,7 @@ def restore_table(
     for field in schema:
         column = restored.column(field.name)
         if not field.nullable and column.null_count:
-            row = pc.index(pc.is_null(column), True).as_py()
+            row = column.is_null().index(True).as_py()
             msg = f"null in a non-null column ({column.null_count} null(s) in all)"
             raise RegistryDecodeError(name, field.name, msg, row=row)
     return restored.combine_chunks()
