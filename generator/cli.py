@@ -76,9 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--registry",
         metavar="URI",
-        type=Path,
-        default=DEFAULT_REGISTRY,
-        help="registry root, the folder holding cpg/ and relspec/ (default: build/registry)",
+        default=str(DEFAULT_REGISTRY),
+        help=(
+            "registry root, the folder holding cpg/ and relspec/: a local path or an object-store "
+            "URI such as s3://bucket/prefix, with credentials and endpoint from the AWS_* "
+            "environment variables (default: build/registry)"
+        ),
     )
     parser.add_argument(
         "--no-export",
@@ -117,7 +120,7 @@ class _Reporter:
             print(message)
 
 
-def _read_registry(root: Path) -> dict[str, pa.Table]:
+def _read_registry(root: str) -> dict[str, pa.Table]:
     """Every registry table read back from Delta, by name."""
     tables: dict[str, pa.Table] = {}
     for target, spec in all_tables():
@@ -141,7 +144,7 @@ def _fingerprints(tables: Mapping[str, pa.Table]) -> dict[str, str]:
 
 def generate(args: argparse.Namespace, report: _Reporter) -> int:
     """Export (unless --no-export), read back, render and write generated/."""
-    root: Path = args.registry
+    root: str = args.registry
     if not args.no_export:
         export = export_registry(root)
         changed = len(export.changed)
@@ -168,7 +171,7 @@ def generate(args: argparse.Namespace, report: _Reporter) -> int:
 
 def check(args: argparse.Namespace, report: _Reporter) -> int:
     """Compare specs -> registry -> generated/ without writing anything."""
-    root: Path = args.registry
+    root: str = args.registry
     problems: list[str] = []
     if args.no_export:
         tables = _read_registry(root)

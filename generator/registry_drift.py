@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from storage.deltalake.delta import latest_commit_metadata, read_table_delta
+from storage.deltalake.delta import latest_commit_metadata, read_table_delta, table_exists
+from storage.deltalake.locations import Location
 from storage.deltalake.registry_layout import all_tables, table_path
 from storage.deltalake.registry_models import FINGERPRINT_KEY, table_fingerprint
 
@@ -58,15 +58,12 @@ def diff_table(name: str, key: tuple[str, ...], expected: pa.Table, actual: pa.T
     )
 
 
-def registry_exists(root: Path) -> bool:
+def registry_exists(root: Location) -> bool:
     """Whether any registry table exists under ``root``."""
-    return any(
-        (table_path(root, target, spec.name) / "_delta_log").is_dir()
-        for target, spec in all_tables()
-    )
+    return any(table_exists(table_path(root, target, spec.name)) for target, spec in all_tables())
 
 
-def registry_drift(root: Path, built: Mapping[str, Mapping[str, pa.Table]]) -> list[TableDrift]:
+def registry_drift(root: Location, built: Mapping[str, Mapping[str, pa.Table]]) -> list[TableDrift]:
     """Tables of the registry at ``root`` that differ from ``built`` (target -> name -> table).
 
     The fingerprint in the latest commit tells "unchanged" without reading the table's data.

@@ -83,7 +83,8 @@ def load(registry: RegistryPath | None, names: tuple[str, ...], decode: Decoder[
         return cast(T, _decode_local(decode, names))
     root = resolve_registry_root(location)
     identities = registry_table_identities(root, names)
-    return cast(T, _decode_delta(decode, str(root.resolve()), identities))
+    key = str(root) if isinstance(root, str) else str(root.resolve())
+    return cast(T, _decode_delta(decode, key, identities))
 
 
 @cache

@@ -8,17 +8,17 @@ canonical sort.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from storage.deltalake.locations import Location, storage_options
 from storage.spec_codec import RegistryDecodeError
 from storage.table_order import SortSpec, sort_table
 
-PathLike = str | Path
+PathLike = Location
 
 
 class DeltaTableMissingError(FileNotFoundError):
@@ -31,14 +31,14 @@ class DeltaTableMissingError(FileNotFoundError):
 
 def _open(path: PathLike, version: int | None = None) -> DeltaTable:
     try:
-        return DeltaTable(str(path), version=version)
+        return DeltaTable(str(path), version=version, storage_options=storage_options(path))
     except TableNotFoundError:
         raise DeltaTableMissingError(path) from None
 
 
 def table_exists(path: PathLike) -> bool:
     """Whether a Delta table exists at ``path``."""
-    return DeltaTable.is_deltatable(str(path))
+    return DeltaTable.is_deltatable(str(path), storage_options=storage_options(path))
 
 
 def write_table_delta(
@@ -50,6 +50,7 @@ def write_table_delta(
         table,
         mode="overwrite",
         schema_mode="overwrite",
+        storage_options=storage_options(path),
         commit_properties=CommitProperties(custom_metadata=dict(commit_metadata or {})),
     )
     return _open(path).version()
@@ -156,7 +157,7 @@ def read_table_delta(
     A registry table is recognised by its folder name; other tables need ``schema`` (and
     ``sort_key`` for their canonical order).
     """
-    name = Path(str(path)).name
+    name = str(path).rstrip("/").rsplit("/", 1)[-1]
     if schema is None:
         from storage.deltalake.registry_layout import table_spec
 

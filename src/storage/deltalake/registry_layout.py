@@ -10,6 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from storage.deltalake import cpg_registry, relspec_registry
+from storage.deltalake.locations import Location, is_uri, join
 from storage.deltalake.registry_models import REGISTRY_DIR, RegistryTableSpec
 
 TARGETS: Mapping[str, tuple[RegistryTableSpec, ...]] = MappingProxyType(
@@ -52,18 +53,21 @@ def table_spec(name: str) -> RegistryTableSpec | None:
     return None if entry is None else entry[1]
 
 
-def registry_root(output_dir: str | Path) -> Path:
+def registry_root(output_dir: Location) -> Location:
     """The folder holding ``cpg/`` and ``relspec/`` for an output dir."""
-    return Path(output_dir) / REGISTRY_DIR
+    return join(output_dir, REGISTRY_DIR)
 
 
-def resolve_registry_root(path: str | Path) -> Path:
-    """The registry root for ``path``: an output dir holding ``registry/`` or the root itself.
+def resolve_registry_root(location: Location) -> Location:
+    """The registry root for ``location``: an output dir holding ``registry/`` or the root itself.
 
     Consumers accept either, so a CPG output dir can be handed over as it is. The root is the
-    folder holding ``cpg/`` and ``relspec/``; ``registry/`` wins when both could apply.
+    folder holding ``cpg/`` and ``relspec/``; ``registry/`` wins when both could apply. An
+    object-store URI is taken as the registry root itself.
     """
-    path = Path(path)
+    if is_uri(location):
+        return location
+    path = Path(location)
     nested = path / REGISTRY_DIR
     if nested.is_dir():
         return nested
@@ -74,7 +78,7 @@ def resolve_registry_root(path: str | Path) -> Path:
     raise RegistryNotFoundError(msg)
 
 
-def registry_table_path(root: str | Path, name: str) -> Path:
+def registry_table_path(root: Location, name: str) -> Location:
     """The Delta table path of registry table ``name`` under a registry root."""
     entry = _BY_NAME.get(name)
     if entry is None:
@@ -84,9 +88,9 @@ def registry_table_path(root: str | Path, name: str) -> Path:
     return table_path(root, entry[0], name)
 
 
-def table_path(root: str | Path, target: str, name: str) -> Path:
-    """The Delta table path of ``name`` under a registry root (the folder with ``cpg/``)."""
-    return Path(root) / target / name
+def table_path(root: Location, target: str, name: str) -> Location:
+    """The Delta table location of ``name`` under a registry root (the folder with ``cpg/``)."""
+    return join(root, target, name)
 
 
 def all_tables() -> tuple[tuple[str, RegistryTableSpec], ...]:

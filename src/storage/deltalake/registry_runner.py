@@ -16,13 +16,12 @@ compared before writing.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyarrow as pa
 
 from cpg.spec_set import SpecSet, canonical_spec_set
 from cpg.validation import require_valid_specs
 from storage.deltalake.delta import latest_commit_metadata, table_version, write_table_delta
+from storage.deltalake.locations import Location
 from storage.deltalake.registry_layout import (
     DEFAULT_TARGETS,
     TARGETS,
@@ -54,7 +53,7 @@ def build_registry_tables(
 
 
 def run_registry_exports(
-    output_dir: str | Path,
+    output_dir: Location,
     targets: tuple[str, ...] = DEFAULT_TARGETS,
     *,
     specs: SpecSet | None = None,
@@ -71,7 +70,7 @@ def run_registry_exports(
 
 
 def export_registry(
-    root: str | Path,
+    root: Location,
     targets: tuple[str, ...] = DEFAULT_TARGETS,
     *,
     specs: SpecSet | None = None,
