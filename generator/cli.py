@@ -21,10 +21,12 @@ from cpg.spec_set import SpecSet, canonical_spec_set
 from cpg.validation import SpecValidationError, require_valid_specs, validate_specs
 from generator.formatting import FormattingError
 from generator.outputs import compare, read_outputs, write_outputs
+from generator.registry_commands import check_compat, history
 from generator.registry_drift import registry_drift, registry_exists
 from generator.rendering import REGENERATE_COMMAND, finalize, render_all
 from relspec.rules.templates import TemplateExpansionError
 from storage.deltalake.delta import DeltaTableMissingError, read_table_delta
+from storage.deltalake.registry_history import RegistryVersionError, read_export
 from storage.deltalake.registry_layout import UnknownTargetError, all_tables, table_path
 from storage.deltalake.registry_models import table_fingerprint
 from storage.deltalake.registry_runner import build_registry_tables, export_registry
@@ -42,7 +44,13 @@ class RegistryInconsistentError(ValueError):
     """The registry decodes, but its specs break the invariants (e.g. a hand-edited table)."""
 
 
+class UsageError(ValueError):
+    """Options that do not go together."""
+
+
 EXPECTED_ERRORS = (
+    UsageError,
+    RegistryVersionError,
     SpecValidationError,
     RegistryInconsistentError,
     RegistryDecodeError,
@@ -98,6 +106,36 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_OUTPUT,
         help="folder of the generated modules (default: generated/)",
     )
+    parser.add_argument(
+        "--check-compat",
+        action="store_true",
+        help=(
+            "classify every change between the current specs and the last published registry "
+            "(compatible / allowed by a version bump / breaking); exit 1 on a breaking change"
+        ),
+    )
+    parser.add_argument(
+        "--against",
+        metavar="PATH_OR_VERSION",
+        help=(
+            "with --check-compat: compare against registry version N (the N-th export) at "
+            "--registry, or against another registry path or URI (default: the latest version)"
+        ),
+    )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="list every table's versions (timestamp, fingerprint, rows), newest first",
+    )
+    parser.add_argument(
+        "--registry-version",
+        metavar="N",
+        type=int,
+        help=(
+            "render (or --check against) registry version N, the N-th export (time travel); "
+            "implies --no-export"
+        ),
+    )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     verbosity.add_argument(
@@ -120,8 +158,10 @@ class _Reporter:
             print(message)
 
 
-def _read_registry(root: str) -> dict[str, pa.Table]:
-    """Every registry table read back from Delta, by name."""
+def _read_registry(root: str, version: int | None = None) -> dict[str, pa.Table]:
+    """Every registry table read back from Delta, by name (as registry version N, if given)."""
+    if version is not None:
+        return read_export(root, version)
     tables: dict[str, pa.Table] = {}
     for target, spec in all_tables():
         tables[spec.name] = read_table_delta(table_path(root, target, spec.name))
@@ -145,13 +185,13 @@ def _fingerprints(tables: Mapping[str, pa.Table]) -> dict[str, str]:
 def generate(args: argparse.Namespace, report: _Reporter) -> int:
     """Export (unless --no-export), read back, render and write generated/."""
     root: str = args.registry
-    if not args.no_export:
+    if not args.no_export and args.registry_version is None:
         export = export_registry(root)
         changed = len(export.changed)
         report.info(f"exported {len(export.tables)} tables to {root} ({changed} changed)")
         for table in export.tables:
             report.detail(f"  {table.table}: version {table.version}, {table.rows} rows")
-    tables = _read_registry(root)
+    tables = _read_registry(root, args.registry_version)
     specs = _decode(tables, str(root))
     on_disk = read_outputs(args.output)
     rendered = render_all(specs, _fingerprints(tables), template_cache=TEMPLATE_CACHE)
@@ -173,9 +213,10 @@ def check(args: argparse.Namespace, report: _Reporter) -> int:
     """Compare specs -> registry -> generated/ without writing anything."""
     root: str = args.registry
     problems: list[str] = []
-    if args.no_export:
-        tables = _read_registry(root)
-        source = f"registry at {root}"
+    if args.no_export or args.registry_version is not None:
+        tables = _read_registry(root, args.registry_version)
+        version = "" if args.registry_version is None else f" version {args.registry_version}"
+        source = f"registry{version} at {root}"
     else:
         specs = canonical_spec_set()
         require_valid_specs(specs)
@@ -214,13 +255,27 @@ def check(args: argparse.Namespace, report: _Reporter) -> int:
     return 0
 
 
+def _dispatch(args: argparse.Namespace, report: _Reporter) -> int:
+    if args.history:
+        print(history(args.registry), end="")
+        return 0
+    if args.check_compat:
+        code, text = check_compat(args.registry, args.against)
+        print(text, end="", file=sys.stderr if code else sys.stdout)
+        return code
+    if args.against is not None:
+        msg = "--against only applies to --check-compat"
+        raise UsageError(msg)
+    return check(args, report) if args.check else generate(args, report)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = _parser().parse_args(argv)
     report = _Reporter(quiet=args.quiet, verbose=args.verbose)
     started = time.perf_counter()
     try:
-        code = check(args, report) if args.check else generate(args, report)
+        code = _dispatch(args, report)
     except EXPECTED_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from cpg.contracts import EdgeContract, NodeContract, PropDecl, PropEnum, PropSpec
 from cpg.dataset_schemas import dataset_schema, resolved_columns
-from cpg.datasets import DatasetRow, FieldSpec, SortKey
+from cpg.datasets import DatasetRow, FieldSpec, SortKey, SortOrder
 from cpg.spec_set import SpecSet
 from relspec.rules.model import RuleDefinition
 
@@ -96,7 +96,7 @@ _RULES: tuple[Rule, ...] = (
     Rule("PROP_ENUM_VALUE_REMOVED", True, "a prop enum lost values"),
     Rule("RULE_ADDED", False, "a new rule"),
     Rule("RULE_REMOVED", True, "a rule removed or renamed"),
-    Rule("RULE_CHANGED", False, "a rule's definition changed (its output is checked above)"),
+    Rule("RULE_CHANGED", False, "a rule's definition changed (reported for information)"),
 )
 RULES: Mapping[str, Rule] = MappingProxyType({rule.id: rule for rule in _RULES})
 """Every rule by id."""
@@ -112,6 +112,9 @@ class ContractGuards:
     """Edge kinds and their contracts (endpoints, props, sources, anchor), and rules."""
     props: str = "cpg_props_v1"
     """The prop catalog (prop types) and prop enums."""
+
+
+DEFAULT_GUARDS = ContractGuards()
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ def _successor(row: DatasetRow, candidates: Iterable[DatasetRow]) -> DatasetRow 
 def show(value: object) -> str:
     """A short, stable rendering of a spec value for messages."""
     if isinstance(value, SortKey):
-        return f"{value.column} {value.order.value[:3]}" if value.order.value else value.column
+        return f"{value.column} {'desc' if value.order == SortOrder.DESCENDING else 'asc'}"
     if isinstance(value, tuple):
         return "(" + ", ".join(show(item) for item in value) + ")"
     if isinstance(value, Enum):
@@ -348,7 +351,8 @@ def column_changes(
             continue
         where = f"{element} column {field.name}"
         if index < last_kept:
-            message = f"inserted at index {index}, before existing column {after.names[index + 1]}"
+            following = next(name for name in after.names[index:] if name in old)
+            message = f"inserted at index {index}, before existing column {following}"
             yield Change("COLUMN_INSERTED", where, message, guards)
         if not field.nullable:
             yield Change("COLUMN_ADDED_NON_NULL", where, "added as non-null", guards)
@@ -427,7 +431,9 @@ def field_changes(previous: SpecSet, current: SpecSet) -> Iterator[Change]:
 # --- node and edge contracts ------------------------------------------------------------------
 
 
-def contract_changes(previous: SpecSet, current: SpecSet, guards: ContractGuards) -> Iterator[Change]:
+def contract_changes(
+    previous: SpecSet, current: SpecSet, guards: ContractGuards
+) -> Iterator[Change]:
     """Node and edge kinds added or removed, and what changed in the contracts of the others."""
     yield from _kind_changes("node", previous.node_contracts, current.node_contracts, guards.nodes)
     yield from _kind_changes("edge", previous.edge_contracts, current.edge_contracts, guards.edges)
@@ -450,7 +456,10 @@ def _kind_changes(
     return _diff(before, after, lambda c: c.kind, removed=removed, added=added, changed=changed)
 
 
-_CONTRACT_ATTRIBUTES = (("description", "KIND_DESCRIPTION_CHANGED"), ("group", "KIND_GROUP_CHANGED"))
+_CONTRACT_ATTRIBUTES = (
+    ("description", "KIND_DESCRIPTION_CHANGED"),
+    ("group", "KIND_GROUP_CHANGED"),
+)
 
 
 def _contract_changes(
@@ -464,7 +473,9 @@ def _contract_changes(
     anchor = ("KIND_ANCHOR_REQUIRED", "KIND_ANCHOR_RELAXED")
     if isinstance(old, EdgeContract) and isinstance(new, EdgeContract):
         before, after = old.requires_evidence_anchor, new.requires_evidence_anchor
-        yield from _flag_changes(f"{element} requires_evidence_anchor", before, after, anchor, guards)
+        yield from _flag_changes(
+            f"{element} requires_evidence_anchor", before, after, anchor, guards
+        )
         endpoints = ("EDGE_ENDPOINTS_WIDENED", "EDGE_ENDPOINTS_NARROWED")
         for side in ("src_kinds", "dst_kinds"):
             before_kinds, after_kinds = getattr(old, side), getattr(new, side)
@@ -581,7 +592,9 @@ def rule_changes(previous: SpecSet, current: SpecSet, guards: ContractGuards) ->
         yield Change("RULE_ADDED", f"rule {rule.name}", f"added (output {rule.output})", ())
 
     def changed(old: RuleDefinition, new: RuleDefinition) -> Iterator[Change]:
-        names = [f.name for f in fields(RuleDefinition) if getattr(old, f.name) != getattr(new, f.name)]
+        names = [
+            f.name for f in fields(RuleDefinition) if getattr(old, f.name) != getattr(new, f.name)
+        ]
         if names:
             yield Change("RULE_CHANGED", f"rule {new.name}", f"changed: {', '.join(names)}", ())
 
@@ -596,7 +609,7 @@ def rule_changes(previous: SpecSet, current: SpecSet, guards: ContractGuards) ->
 
 
 def spec_changes(
-    previous: SpecSet, current: SpecSet, guards: ContractGuards = ContractGuards()
+    previous: SpecSet, current: SpecSet, guards: ContractGuards = DEFAULT_GUARDS
 ) -> tuple[Change, ...]:
     """Every change from ``previous`` to ``current``, as the rules above find them."""
     return (

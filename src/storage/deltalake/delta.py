@@ -84,9 +84,13 @@ def latest_commit_metadata(path: PathLike) -> Mapping[str, Any] | None:
     return history[0] if history else None
 
 
-def restore_table(
-    table: pa.Table, schema: pa.Schema, sort_key: SortSpec, name: str
-) -> pa.Table:
+def commit_history(path: PathLike) -> list[dict[str, Any]]:
+    """Every commit info of the table at ``path`` (custom metadata included), oldest first."""
+    history: list[dict[str, Any]] = _open(path).history()
+    return sorted(history, key=lambda entry: int(entry["version"]))
+
+
+def restore_table(table: pa.Table, schema: pa.Schema, sort_key: SortSpec, name: str) -> pa.Table:
     """``table`` with exactly ``schema`` (types, nullability, metadata) and sorted by ``sort_key``.
 
     Only what Delta itself changes is restored (dictionary to plain values, list item names,
