@@ -150,6 +150,16 @@ def _kind_derivations(specs: SpecSet) -> Iterator[Violation]:
         yield from _extractor(spec, derivation)
 
 
+def validate_derivation_extractors(specs: SpecSet) -> tuple[Violation, ...]:
+    """The extractor violations alone: malformed references, and implemented derivations
+    whose reference does not import or is not a callable of this project."""
+    return tuple(
+        violation
+        for derivation in specs.derivations
+        for violation in _extractor(f"derivations[{derivation.kind}]", derivation)
+    )
+
+
 def _extractor(spec: str, derivation: Derivation) -> Iterator[Violation]:
     module_name, sep, attr = derivation.extractor.partition(":")
     dotted = module_name.split(".")

@@ -33,3 +33,25 @@ def sort_table(table: pa.Table, keys: SortSpec) -> pa.Table:
 
     order = pc.sort_indices(pa.table(columns), sort_keys=pairs)
     return table.take(order)
+
+
+def keep_first(table: pa.Table, keys: Sequence[str], order: SortSpec) -> pa.Table:
+    """One row per distinct ``keys`` (nulls equal): the first after sorting by ``order``.
+
+    This is the ``KEEP_FIRST_AFTER_SORT`` dedupe strategy; the result keeps the sorted order.
+    """
+    ordered = sort_table(table, [*keys, *_pairs(order)])
+    if not keys or ordered.num_rows < 2:
+        return ordered
+    import pyarrow.compute as pc  # only needed when there is something to dedupe
+
+    key_columns = {}
+    for key in keys:
+        values = ordered.column(key)
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        key_columns[key] = values
+    index = pa.array(range(ordered.num_rows), pa.int64())
+    grouped = pa.table({**key_columns, "__row": index}).group_by(list(keys), use_threads=False)
+    first = grouped.aggregate([("__row", "min")]).column("__row_min")
+    return ordered.take(first.take(pc.sort_indices(first)))

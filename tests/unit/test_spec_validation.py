@@ -21,6 +21,7 @@ from cpg.validation import (
     SpecValidationError,
     Violation,
     require_valid_specs,
+    validate_derivation_extractors,
     validate_specs,
 )
 from relspec.rules.cpg_rules import RULE_TEMPLATES
@@ -86,7 +87,11 @@ def _single_derivation(entity: str = EntityKind.NODE) -> Derivation:
     counts: dict[str, int] = {}
     for d in BASE.derivations:
         counts[d.kind] = counts.get(d.kind, 0) + 1
-    return next(d for d in BASE.derivations if counts[d.kind] == 1 and d.entity == entity)
+    return next(
+        d
+        for d in BASE.derivations
+        if counts[d.kind] == 1 and d.entity == entity and d.status == DerivationStatus.PLANNED
+    )
 
 
 def _edge_rule() -> RuleDefinition:
@@ -142,7 +147,7 @@ def test_canonical_spec_set_sizes() -> None:
     assert len(BASE.edge_kinds) == 43
     assert len(BASE.node_contracts) == 58
     assert len(BASE.edge_contracts) == 43
-    assert len(BASE.derivations) == 101
+    assert len(BASE.derivations) == 104
     assert len(BASE.fields) == 28
     assert len(BASE.dataset_rows) == 6
     assert len(BASE.rule_templates) == 7
@@ -150,8 +155,34 @@ def test_canonical_spec_set_sizes() -> None:
     assert sum(r.payload.edge_emit is not None for r in BASE.rules) == 17
 
 
-def test_canonical_derivations_are_all_planned() -> None:
-    assert {d.status for d in BASE.derivations} == {DerivationStatus.PLANNED}
+STDLIB_KINDS = {
+    *("PY_REPO", "PY_FILE", "PY_PACKAGE", "PY_MODULE", "REPO_CONTAINS", "FILE_DECLARES_MODULE"),
+    *("AST_NODE", "AST_DEF", "AST_CALL", "AST_NAME", "AST_ATTRIBUTE", "AST_PARENT_OF"),
+    *("SYM_SCOPE", "SYM_SYMBOL", "SCOPE_PARENT", "BC_CODE_UNIT", "BC_INSTR", "CFG_BLOCK"),
+    *("CFG_EXIT", "CFG_NEXT", "CFG_JUMP", "CFG_BRANCH_TRUE", "CFG_BRANCH_FALSE", "CFG_EXC"),
+    *("DIAG", "HAS_DIAGNOSTIC"),
+}
+
+
+def test_exactly_the_stdlib_derivations_are_implemented() -> None:
+    implemented = [d for d in BASE.derivations if d.status == DerivationStatus.IMPLEMENTED]
+    assert {d.kind for d in implemented} == STDLIB_KINDS
+    assert len(implemented) == len(STDLIB_KINDS)
+    assert all(d.extractor.startswith("graph.extract.") for d in implemented)
+    assert validate_derivation_extractors(BASE) == ()
+
+
+def test_implemented_derivation_with_a_broken_reference_is_caught() -> None:
+    broken = tuple(
+        replace(d, extractor="graph.extract.ast_extract:no_such_function")
+        if d.kind == "AST_CALL"
+        else d
+        for d in BASE.derivations
+    )
+    violations = validate_derivation_extractors(replace(BASE, derivations=broken))
+    assert [(v.spec, v.reference) for v in violations] == [
+        ("derivations[AST_CALL]", "graph.extract.ast_extract:no_such_function")
+    ]
 
 
 def test_canonical_templated_rules_are_the_template_expansion() -> None:

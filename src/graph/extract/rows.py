@@ -1,0 +1,146 @@
+"""Row models of the extractors, shaped like the ``cpg_nodes_v1``/``cpg_edges_v1``/``cpg_props_v1``
+columns, and ``FileFacts``, the bag of rows one extractor run yields.
+
+Rows are ``NamedTuple``s: immutable and typed like a frozen dataclass, but about 3x cheaper to
+build (CPython 3.11: 0.45 us vs 1.5 us per 6-field row), which matters at one row per AST node.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+PropValue = str | int | float | bool | None
+"""A scalar property value; json-typed props are carried as JSON text with ``is_json=True``."""
+
+NODE = "node"
+EDGE = "edge"
+
+
+class NodeRow(NamedTuple):
+    """One ``cpg_nodes_v1`` row; ``path`` is always the path of the file ``file_id`` names."""
+
+    node_id: str
+    node_kind: str
+    path: str | None
+    file_id: str | None
+    bstart: int | None = None
+    bend: int | None = None
+
+
+class EdgeRow(NamedTuple):
+    """One ``cpg_edges_v1`` row; ``origin`` is a ``SourceKind`` value allowed by the contract."""
+
+    edge_id: str
+    edge_kind: str
+    src_node_id: str
+    dst_node_id: str
+    path: str | None
+    bstart: int | None
+    bend: int | None
+    origin: str
+    resolution_method: str | None = None
+    confidence: float | None = None
+    score: float | None = None
+    symbol_roles: int | None = None
+    qname_source: str | None = None
+    ambiguity_group_id: str | None = None
+    rule_name: str | None = None
+    rule_priority: int | None = None
+    edge_owner_file_id: str | None = None
+
+
+PropLanes = tuple[str | None, int | None, float | None, bool | None, str | None]
+
+
+class PropRow(NamedTuple):
+    """One ``cpg_props_v1`` row before it is split into its ``value_*`` lane."""
+
+    entity_kind: str
+    entity_id: str
+    prop_key: str
+    value: PropValue
+    is_json: bool = False
+
+    def lanes(self) -> PropLanes:
+        """``(value_str, value_int, value_float, value_bool, value_json)`` with one lane set."""
+        value = self.value
+        if self.is_json:
+            return None, None, None, None, None if value is None else str(value)
+        if isinstance(value, bool):  # before int: bool is an int subclass
+            return None, None, None, value, None
+        if isinstance(value, int):
+            return None, value, None, None, None
+        if isinstance(value, float):
+            return None, None, value, None, None
+        return value, None, None, None, None
+
+
+_new = tuple.__new__
+
+
+def json_text(value: object) -> str:
+    """Canonical JSON text (sorted keys, no spaces), so equal values give equal rows."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class FileFacts:
+    """The node, edge and prop rows extracted from one source (a file, or the repo listing)."""
+
+    nodes: list[NodeRow] = field(default_factory=list)
+    edges: list[EdgeRow] = field(default_factory=list)
+    props: list[PropRow] = field(default_factory=list)
+
+    def add_node(
+        self,
+        row: NodeRow,
+        props: Mapping[str, PropValue] | None = None,
+        json_props: Mapping[str, object] | None = None,
+    ) -> None:
+        """Append a node and its props; ``None`` values are omitted (absent, not null)."""
+        self.nodes.append(row)
+        self._add_props(NODE, row.node_id, props, json_props)
+
+    def add_edge(
+        self,
+        row: EdgeRow,
+        props: Mapping[str, PropValue] | None = None,
+        json_props: Mapping[str, object] | None = None,
+    ) -> None:
+        """Append an edge and its props; ``None`` values are omitted (absent, not null)."""
+        self.edges.append(row)
+        self._add_props(EDGE, row.edge_id, props, json_props)
+
+    def extend(self, other: FileFacts) -> None:
+        """Append all rows of ``other`` (in place)."""
+        self.nodes.extend(other.nodes)
+        self.edges.extend(other.edges)
+        self.props.extend(other.props)
+
+    @classmethod
+    def merge(cls, parts: Iterable[FileFacts]) -> FileFacts:
+        """A new ``FileFacts`` with the rows of all ``parts``, in order."""
+        merged = cls()
+        for part in parts:
+            merged.extend(part)
+        return merged
+
+    def _add_props(
+        self,
+        entity_kind: str,
+        entity_id: str,
+        props: Mapping[str, PropValue] | None,
+        json_props: Mapping[str, object] | None,
+    ) -> None:
+        append = self.props.append
+        if props:
+            for key, value in props.items():
+                if value is not None:  # tuple.__new__ is what PropRow() runs, minus a frame
+                    append(_new(PropRow, (entity_kind, entity_id, key, value, False)))
+        if json_props:
+            for key, obj in json_props.items():
+                if obj is not None:
+                    append(PropRow(entity_kind, entity_id, key, json_text(obj), True))

@@ -1,0 +1,88 @@
+"""symtable rows: SYM_SCOPE per symbol table, SYM_SYMBOL per (scope, name), SCOPE_PARENT edges.
+
+The contracts have no edge from a SYM_SCOPE to its SYM_SYMBOLs (SCOPE_BINDS targets PY_BINDING),
+so a symbol names its scope through the ``scope_id`` prop only. ``scope_id`` is the scope's node id:
+``stable_id('SYM_SCOPE', file_id, qualpath, lineno, scope_type, ordinal)`` where ``qualpath`` joins
+the table names from the module (``top``) down and ``ordinal`` tells apart siblings with the same
+name, line and type (two lambdas on one line). ``symtable``'s own ``get_id()`` is a memory address
+and never used.
+"""
+
+from __future__ import annotations
+
+import symtable
+
+from generated.cpg_contracts import EdgeKind, NodeKind
+from graph.extract.ids import stable_id
+from graph.extract.provenance import edge_row
+from graph.extract.rows import FileFacts, NodeRow
+
+SYM_SCOPE = NodeKind.SYM_SCOPE.value
+SYM_SYMBOL = NodeKind.SYM_SYMBOL.value
+SCOPE_PARENT = EdgeKind.SCOPE_PARENT.value
+
+_PLAIN_SCOPES = frozenset({"module", "function", "class"})
+
+_Visit = tuple[symtable.SymbolTable, str | None, str, int]
+
+
+def extract_symtables_table(table: symtable.SymbolTable, *, path: str, file_id: str) -> FileFacts:
+    """Rows of ``table`` (the module's top table) and all nested tables."""
+    facts = FileFacts()
+    stack: list[_Visit] = [(table, None, "", 0)]
+    while stack:
+        tbl, parent_id, parent_qual, ordinal = stack.pop()
+        scope_type = str(tbl.get_type())  # str on 3.11/3.12, a StrEnum member from 3.13
+        name = tbl.get_name()
+        lineno = tbl.get_lineno()
+        qualpath = f"{parent_qual}.{name}" if parent_qual else name
+        scope_id = stable_id(SYM_SCOPE, file_id, qualpath, lineno, scope_type, ordinal)
+        facts.add_node(
+            NodeRow(scope_id, SYM_SCOPE, path, file_id),
+            {
+                "scope_id": scope_id,
+                "scope_type": scope_type,
+                "scope_name": name,
+                "lineno": lineno,
+                "is_meta_scope": scope_type not in _PLAIN_SCOPES,
+                "path": path,
+            },
+        )
+        if parent_id is not None:
+            facts.add_edge(
+                edge_row(
+                    SCOPE_PARENT, scope_id, parent_id, path=path, file_id=file_id, method="children"
+                )
+            )
+        for sym in tbl.get_symbols():
+            sym_name = sym.get_name()
+            facts.add_node(
+                NodeRow(stable_id(SYM_SYMBOL, scope_id, sym_name), SYM_SYMBOL, path, file_id),
+                {
+                    "scope_id": scope_id,
+                    "name": sym_name,
+                    "is_local": sym.is_local(),
+                    "is_global": sym.is_global(),
+                    "is_nonlocal": sym.is_nonlocal(),
+                    "is_free": sym.is_free(),
+                    "is_parameter": sym.is_parameter(),
+                    "is_imported": sym.is_imported(),
+                    "is_assigned": sym.is_assigned(),
+                    "is_referenced": sym.is_referenced(),
+                    "is_annotated": sym.is_annotated(),
+                    "is_namespace": sym.is_namespace(),
+                },
+            )
+        stack.extend(reversed(_children(tbl, scope_id, qualpath)))
+    return facts
+
+
+def _children(tbl: symtable.SymbolTable, scope_id: str, qualpath: str) -> list[_Visit]:
+    counts: dict[tuple[str, int, str], int] = {}
+    visits: list[_Visit] = []
+    for child in tbl.get_children():
+        key = (child.get_name(), child.get_lineno(), str(child.get_type()))
+        ordinal = counts.get(key, 0)
+        counts[key] = ordinal + 1
+        visits.append((child, scope_id, qualpath, ordinal))
+    return visits

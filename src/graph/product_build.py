@@ -1,0 +1,250 @@
+"""Build the CPG of a Python repository, shaped and checked by the registry it carries.
+
+``build_graph_product(repo_root, output_dir)``:
+
+1. exports the registry with the same runner as ``python -m generator``
+   (``run_registry_exports(output_dir)`` -> ``output_dir/registry/{cpg,relspec}``);
+2. loads the contracts and dataset contracts back from that registry (not from spec constants);
+3. extracts every ``.py``/``.pyi`` file in worker processes (``graph.extract``), validates its
+   rows against the contracts, and streams them to Delta in batches of files:
+   ``output_dir/cpg_nodes_v1``, ``cpg_edges_v1``, ``cpg_props_v1``, ``cpg_props_json_v1`` and
+   the violations in ``cpg_build_violations``.
+
+A file that cannot be read, decoded, parsed or compiled still gets its PY_FILE row and a DIAG;
+every other file is complete.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from cpg.contract_registry import ContractRegistry, load_contracts_from_registry
+from cpg.registry_specs import DatasetContract, dataset_contract
+from graph.extract.diagnostics import ERROR, diagnostic
+from graph.extract.file_facts import extract_file
+from graph.extract.filesystem import extract_repo, file_node_id, package_dirs
+from graph.extract.rows import FileFacts
+from graph.facts_tables import DATASETS, Columns, dataset_table, empty_parts, facts_columns
+from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
+from graph.scan import python_files
+from storage.deltalake.delta import append_table_delta, write_table_delta
+from storage.deltalake.registry_runner import run_registry_exports
+from storage.spec_codec import encode_table
+
+DEFAULT_BATCH_FILES = 64
+
+
+class OutputNotWritableError(PermissionError):
+    """The output directory cannot be created or written."""
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote: row counts per dataset, files, and contract violations."""
+
+    output_dir: Path
+    files: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    violations: int = 0
+    diagnostics: int = 0
+
+
+@dataclass(frozen=True)
+class _FileOutcome:
+    columns: dict[str, Columns]
+    violations: list[ContractViolation]
+    diagnostics: int
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(
+    contracts: tuple[object, ...], repo_id: str, repo: Path, packages: frozenset[str]
+) -> None:
+    registry = ContractRegistry(*contracts)  # type: ignore[arg-type]
+    _WORKER.update(
+        validator=RowValidator(registry),
+        repo_id=repo_id,
+        repo=repo,
+        packages=packages,
+    )
+
+
+def _extract_one(relpath: str) -> _FileOutcome:
+    """Read, extract and validate one file (in a worker process)."""
+    repo_id = str(_WORKER["repo_id"])
+    repo = _WORKER["repo"]
+    assert isinstance(repo, Path)
+    validator = _WORKER["validator"]
+    assert isinstance(validator, RowValidator)
+    packages = _WORKER["packages"]
+    assert isinstance(packages, frozenset)
+    facts = _read_and_extract(repo, repo_id, relpath, packages)
+    diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
+    return _FileOutcome(facts_columns(facts), validator.validate(facts), diags)
+
+
+def _read_and_extract(
+    repo: Path, repo_id: str, relpath: str, packages: frozenset[str]
+) -> FileFacts:
+    try:
+        data = (repo / relpath).read_bytes()
+    except OSError as exc:  # vanished mid-scan, dangling or looping symlink, no permission
+        facts = extract_file(repo_id, relpath, b"", packages=packages)
+        diagnostic(
+            facts,
+            file_id=file_node_id(repo_id, relpath),
+            path=relpath,
+            stage="decode",
+            severity=ERROR,
+            code=f"read-error:{type(exc).__name__}",
+            message=f"cannot read the file: {exc.strerror or exc}",
+            span=(0, 0),
+        )
+        return facts
+    return extract_file(repo_id, relpath, data, packages=packages)
+
+
+def _check_writable(output_dir: Path) -> None:
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / ".write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        msg = f"output directory {output_dir} is not writable: {exc.strerror or exc}"
+        raise OutputNotWritableError(msg) from None
+
+
+class _DatasetWriter:
+    """Streams batches of column parts into the Delta tables of the datasets."""
+
+    def __init__(self, output_dir: Path, contracts: dict[str, DatasetContract]) -> None:
+        self.output_dir = output_dir
+        self.contracts = contracts
+        self.started: set[str] = set()
+        self.rows = dict.fromkeys(contracts, 0)
+
+    def write(self, parts: dict[str, list[Columns]]) -> None:
+        for name, contract in self.contracts.items():
+            table = dataset_table(parts[name], contract)
+            self._put(name, table)
+
+    def write_table(self, name: str, table: pa.Table) -> None:
+        self._put(name, table)
+
+    def _put(self, name: str, table: pa.Table) -> None:
+        path = self.output_dir / name
+        if name in self.started:
+            if table.num_rows:
+                append_table_delta(path, table)
+        else:
+            write_table_delta(path, table)
+            self.started.add(name)
+        self.rows[name] = self.rows.get(name, 0) + table.num_rows
+
+
+def build_graph_product(
+    repo_root: str | Path,
+    output_dir: str | Path,
+    *,
+    workers: int | None = None,
+    batch_files: int = DEFAULT_BATCH_FILES,
+    on_file: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    exclude: Collection[str] = (),
+) -> BuildResult:
+    """Build the CPG of ``repo_root`` into ``output_dir`` (see the module docstring).
+
+    ``on_start(total_files)`` and ``on_file(done)`` report progress; ``exclude`` names
+    directories to skip. Raises
+    ``RepositoryNotFoundError`` or ``OutputNotWritableError`` before writing anything.
+    """
+    repo = Path(repo_root).resolve()
+    relpaths = python_files(repo, exclude)
+    out = Path(output_dir)
+    _check_writable(out)
+    run_registry_exports(out)
+    registry = load_contracts_from_registry(out)
+    contracts = {name: dataset_contract(name, registry=out) for name in DATASETS}
+    writer = _DatasetWriter(out, contracts)
+    result = BuildResult(output_dir=out, files=len(relpaths))
+    repo_id = repo.name or "repo"
+    packages = package_dirs(relpaths)
+    violations = _repo_level(repo_id, repo, relpaths, registry, writer)
+    if on_start is not None:
+        on_start(len(relpaths))
+    parts = empty_parts()
+    pending = 0
+    for outcome in _outcomes(registry, repo_id, repo, packages, relpaths, workers):
+        for name, columns in outcome.columns.items():
+            parts[name].append(columns)
+        violations.extend(outcome.violations)
+        result.diagnostics += outcome.diagnostics
+        pending += 1
+        if pending >= batch_files:
+            writer.write(parts)
+            parts, pending = empty_parts(), 0
+        if on_file is not None:
+            on_file(1)
+    writer.write(parts)
+    writer.write_table(
+        VIOLATIONS_TABLE, encode_table(ContractViolation, violations, VIOLATIONS_TABLE)
+    )
+    result.rows = dict(writer.rows)
+    result.violations = len(violations)
+    return result
+
+
+def _repo_level(
+    repo_id: str,
+    repo: Path,
+    relpaths: Sequence[str],
+    registry: ContractRegistry,
+    writer: _DatasetWriter,
+) -> list[ContractViolation]:
+    """Write PY_REPO, packages and REPO_CONTAINS; return their violations."""
+    facts = extract_repo(repo_id, repo.name, relpaths)
+    files = {file_node_id(repo_id, path): "PY_FILE" for path in relpaths}
+    writer.write({name: [columns] for name, columns in facts_columns(facts).items()})
+    return RowValidator(registry).validate(facts, files)
+
+
+def _outcomes(
+    registry: ContractRegistry,
+    repo_id: str,
+    repo: Path,
+    packages: frozenset[str],
+    relpaths: Sequence[str],
+    workers: int | None,
+) -> Iterator[_FileOutcome]:
+    """Per-file outcomes in path order; extraction runs in ``workers`` processes.
+
+    Workers are spawned, not forked: deltalake's runtime does not survive a fork. They get the
+    contracts the parent loaded from the registry, so they never read Delta themselves.
+    """
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    contracts = (
+        registry.node_contracts,
+        registry.edge_contracts,
+        registry.derivations,
+        registry.prop_enums,
+    )
+    init_args = (contracts, repo_id, repo, packages)
+    if count <= 1 or len(relpaths) < 2:
+        _init_worker(*init_args)
+        yield from map(_extract_one, relpaths)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        count, mp_context=context, initializer=_init_worker, initargs=init_args
+    ) as pool:
+        yield from pool.map(_extract_one, relpaths, chunksize=8)
