@@ -3,16 +3,22 @@
 Delta Lake keeps neither schema-level metadata nor dictionary types nor row order, so reads
 restore the canonical schema (by table name for registry tables, or the schema given) and the
 canonical sort.
+
+Storage failures (an unreachable endpoint, a dropped connection, denied access) surface as
+``DeltaStorageError``, an ``OSError`` whose message is one line naming the table location;
+a commit that lost a race with another writer is a ``DeltaCommitConflictError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from storage.deltalake.locations import Location, storage_options
 from storage.spec_codec import RegistryDecodeError
@@ -29,30 +35,129 @@ class DeltaTableMissingError(FileNotFoundError):
         self.path = str(path)
 
 
+class DeltaStorageError(OSError):
+    """The storage behind a Delta table failed; ``reason`` is the cause, on one line."""
+
+    def __init__(self, path: PathLike, action: str, reason: str) -> None:
+        super().__init__(f"cannot {action} {path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+class DeltaCommitConflictError(DeltaStorageError):
+    """Another writer committed to the table since this writer read it."""
+
+
+class DeltaFileMissingError(DeltaStorageError, FileNotFoundError):
+    """A file the Delta log refers to is gone (e.g. a vacuumed version's data)."""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_line(error: BaseException) -> str:
+    """``error``'s message on one line: deltalake's multi-line, coloured cause chains joined."""
+    plain = _ANSI.sub("", str(error))
+    lines = (line.strip().lstrip("\u21b3").strip() for line in plain.splitlines())
+    text = ": ".join(line for line in lines if line)
+    return re.sub(r"\s+", " ", text) or type(error).__name__
+
+
+@contextmanager
+def _storage(path: PathLike, action: str) -> Iterator[None]:
+    """deltalake's storage errors (``OSError``) as ``DeltaStorageError``s naming ``path``."""
+    try:
+        yield
+    except (DeltaTableMissingError, DeltaStorageError):
+        raise
+    except OSError as exc:
+        error = DeltaFileMissingError if isinstance(exc, FileNotFoundError) else DeltaStorageError
+        raise error(path, action, one_line(exc)) from exc
+
+
 def _open(path: PathLike, version: int | None = None) -> DeltaTable:
     try:
-        return DeltaTable(str(path), version=version, storage_options=storage_options(path))
+        with _storage(path, "open"):
+            return DeltaTable(str(path), version=version, storage_options=storage_options(path))
     except TableNotFoundError:
         raise DeltaTableMissingError(path) from None
 
 
 def table_exists(path: PathLike) -> bool:
     """Whether a Delta table exists at ``path``."""
-    return DeltaTable.is_deltatable(str(path), storage_options=storage_options(path))
+    with _storage(path, "open"):
+        return bool(DeltaTable.is_deltatable(str(path), storage_options=storage_options(path)))
 
 
 def write_table_delta(
     path: PathLike, table: pa.Table, *, commit_metadata: Mapping[str, str] | None = None
 ) -> int:
-    """Overwrite the Delta table at ``path`` with ``table`` (schema too); return the new version."""
-    write_deltalake(
-        str(path),
-        table,
-        mode="overwrite",
-        schema_mode="overwrite",
-        storage_options=storage_options(path),
-        commit_properties=CommitProperties(custom_metadata=dict(commit_metadata or {})),
-    )
+    """Overwrite the Delta table at ``path`` with ``table`` (schema too); return the new version.
+
+    The commit is atomic: a failure leaves the previous version as the latest (data files
+    written before it are unreferenced and never read). Raises ``DeltaStorageError`` or, when
+    another writer committed since the table was read, ``DeltaCommitConflictError``.
+    """
+    _overwrite(path, str(path), table, commit_metadata or {})
+    return _open(path).version()
+
+
+def write_table_delta_if_changed(
+    path: PathLike, table: pa.Table, *, commit_metadata: Mapping[str, str], key: str
+) -> tuple[int, bool]:
+    """Like ``write_table_delta``, unless the latest commit's metadata already has
+    ``commit_metadata[key]`` under ``key`` (a content fingerprint): ``(version, written)``.
+
+    The log is opened once and the overwrite commits on top of the version that was checked,
+    so a writer that slipped in between makes it a ``DeltaCommitConflictError``.
+    """
+    try:
+        current: DeltaTable | None = _open(path)
+    except DeltaTableMissingError:
+        current = None
+    if current is not None:
+        with _storage(path, "read the log of"):
+            history = current.history(1)
+        if history and history[0].get(key) == commit_metadata[key]:
+            return int(history[0]["version"]), False
+        _overwrite(path, current, table, commit_metadata)
+        return current.version(), True
+    _overwrite(path, str(path), table, commit_metadata)
+    return _open(path).version(), True
+
+
+def _overwrite(
+    path: PathLike, target: str | DeltaTable, table: pa.Table, commit_metadata: Mapping[str, str]
+) -> None:
+    """Overwrite data and schema of ``target`` (a URI, or an open table, which is then updated
+    to the new version), committing exactly on top of the version it read.
+
+    ``max_commit_retries=0``: when another writer took that version first, fail instead of
+    letting delta-rs rebase the commit. delta-rs 1.6.6 rebases an overwrite that created the
+    table onto a concurrent creation as if it were an append (both writers "succeed" and the
+    table holds both writers' rows; seen on S3 and on local disk). The commit itself is
+    exclusive either way: S3 conditional put (``If-None-Match: *``), rename-no-replace locally.
+    """
+    properties = CommitProperties(custom_metadata=dict(commit_metadata), max_commit_retries=0)
+    with _storage(path, "write"):
+        try:
+            write_deltalake(
+                target,
+                table,
+                mode="overwrite",
+                schema_mode="overwrite",
+                storage_options=storage_options(path) if isinstance(target, str) else None,
+                commit_properties=properties,
+            )
+        except CommitFailedError as exc:
+            reason = f"another writer committed to the table first ({one_line(exc)})"
+            raise DeltaCommitConflictError(path, "commit to", reason) from exc
+
+
+def append_table_delta(path: PathLike, table: pa.Table) -> int:
+    """Append ``table`` to the Delta table at ``path`` (same schema); return the new version."""
+    with _storage(path, "append to"):
+        write_deltalake(str(path), table, mode="append", storage_options=storage_options(path))
     return _open(path).version()
 
 
@@ -71,16 +176,20 @@ def table_identity(path: PathLike) -> tuple[str, int] | None:
 
 def table_version(path: PathLike) -> int | None:
     """The latest version of the table at ``path``, or None when there is no table."""
-    if not table_exists(path):
+    try:
+        return _open(path).version()
+    except DeltaTableMissingError:
         return None
-    return _open(path).version()
 
 
 def latest_commit_metadata(path: PathLike) -> Mapping[str, Any] | None:
-    """The commit info of the latest version (custom metadata included), or None."""
-    if not table_exists(path):
+    """The commit info of the latest version (``version`` and custom metadata included), or None."""
+    try:
+        table = _open(path)
+    except DeltaTableMissingError:
         return None
-    history = _open(path).history(1)
+    with _storage(path, "read the log of"):
+        history = table.history(1)
     return history[0] if history else None
 
 
@@ -146,7 +255,9 @@ def _restorable(actual: pa.DataType, expected: pa.DataType) -> bool:
 
 def read_raw_delta(path: PathLike, *, version: int | None = None) -> pa.Table:
     """The table at ``path`` as Delta returns it (no schema restoration)."""
-    return _open(path, version).to_pyarrow_table()
+    table = _open(path, version)
+    with _storage(path, "read"):
+        return table.to_pyarrow_table()
 
 
 def read_table_delta(

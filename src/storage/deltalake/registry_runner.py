@@ -12,6 +12,12 @@ Both the on-demand run (``python -m generator``) and the graph pipeline call thi
 every CPG output directory carries the registry that describes it. A table whose content did
 not change keeps its version: the content fingerprint kept in the Delta commit metadata is
 compared before writing.
+
+Each table is committed on its own (Delta has no multi-table transactions). A table that
+cannot be written raises ``RegistryWriteError`` naming the table and its location; the tables
+exported before it stay committed, the failed one keeps its previous version, and rerunning the
+export completes the registry. Two exporters may run at once: a commit that loses the race to
+one holding the same content counts as done.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ import pyarrow as pa
 
 from cpg.spec_set import SpecSet, canonical_spec_set
 from cpg.validation import require_valid_specs
-from storage.deltalake.delta import latest_commit_metadata, table_version, write_table_delta
+from storage.deltalake.delta import (
+    DeltaCommitConflictError,
+    DeltaStorageError,
+    latest_commit_metadata,
+    write_table_delta_if_changed,
+)
 from storage.deltalake.locations import Location
 from storage.deltalake.registry_layout import (
     DEFAULT_TARGETS,
@@ -40,6 +51,18 @@ from storage.deltalake.registry_models import (
 )
 
 REGISTRY_FORMAT_VERSION = "1"
+
+
+class RegistryWriteError(OSError):
+    """A registry table could not be exported: names the table, its location and the cause."""
+
+    def __init__(self, table: str, path: Location, reason: str, done: int, total: int) -> None:
+        super().__init__(
+            f"registry table {table} was not exported to {path}: {reason} "
+            f"({done} of {total} tables exported before it; rerun the export to complete it)"
+        )
+        self.table = table
+        self.path = str(path)
 
 
 def build_registry_tables(
@@ -91,24 +114,20 @@ def export_registry(
     )
     built = {target: every_table[target] for target in targets}
     results: list[TableExport] = []
+    total = sum(len(tables) for tables in built.values())
     for target, tables in built.items():
         for name, table in tables.items():
             path = table_path(root, target, name)
             fingerprint = fingerprints[(target, name)]
-            previous = latest_commit_metadata(path)
-            version = table_version(path)
-            changed = previous is None or previous.get(FINGERPRINT_KEY) != fingerprint
-            if changed:
-                version = write_table_delta(
-                    path,
-                    table,
-                    commit_metadata={
-                        FINGERPRINT_KEY: fingerprint,
-                        SPEC_FINGERPRINT_KEY: spec_fingerprint,
-                        GENERATOR_VERSION_KEY: REGISTRY_FORMAT_VERSION,
-                    },
-                )
-            assert version is not None
+            metadata = {
+                FINGERPRINT_KEY: fingerprint,
+                SPEC_FINGERPRINT_KEY: spec_fingerprint,
+                GENERATOR_VERSION_KEY: REGISTRY_FORMAT_VERSION,
+            }
+            try:
+                version, changed = _export_table(path, table, metadata)
+            except DeltaStorageError as exc:
+                raise RegistryWriteError(name, path, exc.reason, len(results), total) from exc
             results.append(
                 TableExport(
                     target=target,
@@ -121,3 +140,18 @@ def export_registry(
                 )
             )
     return RegistryExport(root=str(root), spec_fingerprint=spec_fingerprint, tables=tuple(results))
+
+
+def _export_table(path: Location, table: pa.Table, metadata: dict[str, str]) -> tuple[int, bool]:
+    """Write ``table`` unless its latest commit already holds it: ``(version, changed)``."""
+    try:
+        return write_table_delta_if_changed(
+            path, table, commit_metadata=metadata, key=FINGERPRINT_KEY
+        )
+    except DeltaCommitConflictError:
+        # Another exporter committed first, or this commit landed but its answer was lost and
+        # the retry found it: done if the table now holds exactly this content.
+        latest = latest_commit_metadata(path)
+        if latest is not None and latest.get(FINGERPRINT_KEY) == metadata[FINGERPRINT_KEY]:
+            return int(latest["version"]), False
+        raise
