@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from graph.extract.diagnostics import ERROR, diagnostic
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import extract_repo, file_node_id, package_dirs
 from graph.extract.rows import FileFacts
-from graph.facts_tables import DATASETS, Columns, dataset_table, empty_parts, facts_columns
+from graph.facts_tables import DATASETS, batch_table, facts_tables
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
 from graph.scan import python_files
 from storage.deltalake.delta import append_table_delta, write_table_delta
@@ -58,7 +59,7 @@ class BuildResult:
 
 @dataclass(frozen=True)
 class _FileOutcome:
-    columns: dict[str, Columns]
+    tables: dict[str, pa.Table]
     violations: list[ContractViolation]
     diagnostics: int
 
@@ -67,11 +68,16 @@ _WORKER: dict[str, object] = {}
 
 
 def _init_worker(
-    contracts: tuple[object, ...], repo_id: str, repo: Path, packages: frozenset[str]
+    contracts: tuple[object, ...],
+    datasets: dict[str, DatasetContract],
+    repo_id: str,
+    repo: Path,
+    packages: frozenset[str],
 ) -> None:
     registry = ContractRegistry(*contracts)  # type: ignore[arg-type]
     _WORKER.update(
         validator=RowValidator(registry),
+        datasets=datasets,
         repo_id=repo_id,
         repo=repo,
         packages=packages,
@@ -87,9 +93,11 @@ def _extract_one(relpath: str) -> _FileOutcome:
     assert isinstance(validator, RowValidator)
     packages = _WORKER["packages"]
     assert isinstance(packages, frozenset)
+    datasets = _WORKER["datasets"]
+    assert isinstance(datasets, dict)
     facts = _read_and_extract(repo, repo_id, relpath, packages)
     diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
-    return _FileOutcome(facts_columns(facts), validator.validate(facts), diags)
+    return _FileOutcome(facts_tables(facts, datasets), validator.validate(facts), diags)
 
 
 def _read_and_extract(
@@ -125,7 +133,7 @@ def _check_writable(output_dir: Path) -> None:
 
 
 class _DatasetWriter:
-    """Streams batches of column parts into the Delta tables of the datasets."""
+    """Streams batches of per-file tables into the Delta tables of the datasets."""
 
     def __init__(self, output_dir: Path, contracts: dict[str, DatasetContract]) -> None:
         self.output_dir = output_dir
@@ -133,10 +141,9 @@ class _DatasetWriter:
         self.started: set[str] = set()
         self.rows = dict.fromkeys(contracts, 0)
 
-    def write(self, parts: dict[str, list[Columns]]) -> None:
+    def write(self, parts: dict[str, list[pa.Table]]) -> None:
         for name, contract in self.contracts.items():
-            table = dataset_table(parts[name], contract)
-            self._put(name, table)
+            self._put(name, batch_table(parts[name], contract))
 
     def write_table(self, name: str, table: pa.Table) -> None:
         self._put(name, table)
@@ -182,17 +189,17 @@ def build_graph_product(
     violations = _repo_level(repo_id, repo, relpaths, registry, writer)
     if on_start is not None:
         on_start(len(relpaths))
-    parts = empty_parts()
+    parts = _empty_parts()
     pending = 0
-    for outcome in _outcomes(registry, repo_id, repo, packages, relpaths, workers):
-        for name, columns in outcome.columns.items():
-            parts[name].append(columns)
+    for outcome in _outcomes(registry, contracts, repo_id, repo, packages, relpaths, workers):
+        for name, table in outcome.tables.items():
+            parts[name].append(table)
         violations.extend(outcome.violations)
         result.diagnostics += outcome.diagnostics
         pending += 1
         if pending >= batch_files:
             writer.write(parts)
-            parts, pending = empty_parts(), 0
+            parts, pending = _empty_parts(), 0
         if on_file is not None:
             on_file(1)
     writer.write(parts)
@@ -214,12 +221,17 @@ def _repo_level(
     """Write PY_REPO, packages and REPO_CONTAINS; return their violations."""
     facts = extract_repo(repo_id, repo.name, relpaths)
     files = {file_node_id(repo_id, path): "PY_FILE" for path in relpaths}
-    writer.write({name: [columns] for name, columns in facts_columns(facts).items()})
+    writer.write({name: [table] for name, table in facts_tables(facts, writer.contracts).items()})
     return RowValidator(registry).validate(facts, files)
+
+
+def _empty_parts() -> dict[str, list[pa.Table]]:
+    return {name: [] for name in DATASETS}
 
 
 def _outcomes(
     registry: ContractRegistry,
+    datasets: dict[str, DatasetContract],
     repo_id: str,
     repo: Path,
     packages: frozenset[str],
@@ -238,13 +250,20 @@ def _outcomes(
         registry.derivations,
         registry.prop_enums,
     )
-    init_args = (contracts, repo_id, repo, packages)
+    init_args = (contracts, datasets, repo_id, repo, packages)
     if count <= 1 or len(relpaths) < 2:
         _init_worker(*init_args)
         yield from map(_extract_one, relpaths)
         return
     context = multiprocessing.get_context("spawn")
+    window = count * 4  # files in flight: bounds memory when writing is the slower side
     with ProcessPoolExecutor(
         count, mp_context=context, initializer=_init_worker, initargs=init_args
     ) as pool:
-        yield from pool.map(_extract_one, relpaths, chunksize=8)
+        pending: deque[Future[_FileOutcome]] = deque()
+        for relpath in relpaths:
+            pending.append(pool.submit(_extract_one, relpath))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

@@ -6,7 +6,7 @@ dropped, so a violating row is still written and the violation says what is wron
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -35,15 +35,6 @@ class _PropRules:
     declared: Mapping[str, PropSpec]
 
 
-_TYPE_CHECKS: Mapping[PropType, Callable[[PropRow], bool]] = {
-    PropType.STR: lambda prop: isinstance(prop.value, str) and not prop.is_json,
-    PropType.INT: lambda prop: isinstance(prop.value, int) and not isinstance(prop.value, bool),
-    PropType.FLOAT: lambda prop: isinstance(prop.value, float),
-    PropType.BOOL: lambda prop: isinstance(prop.value, bool),
-    PropType.JSON: lambda prop: prop.is_json,
-}
-
-
 class RowValidator:
     """Validates the rows of one file (or of the repository listing) against a registry."""
 
@@ -55,6 +46,24 @@ class RowValidator:
             self._rules[(NODE, node.kind)] = _rules(node.required_props, node.optional_props)
         for edge in registry.edge_contracts:
             self._rules[(EDGE, edge.kind)] = _rules(edge.required_props, edge.optional_props)
+        self._checks = {
+            key: {
+                name: self._check(spec, name in rules.required)
+                for name, spec in rules.declared.items()
+            }
+            for key, rules in self._rules.items()
+        }
+
+    def _check(self, spec: PropSpec, required: bool) -> _PropCheck:
+        return _PropCheck(
+            name=spec.name,
+            python_type=_PYTHON_TYPES[spec.type],
+            is_json=spec.type == PropType.JSON,
+            enum=spec.enum,
+            enum_values=None if spec.enum is None else self._enums.get(spec.enum, frozenset()),
+            required=required,
+            type_name=str(spec.type),
+        )
 
     def validate(
         self, facts: FileFacts, known_nodes: Mapping[str, str] = MappingProxyType({})
@@ -110,61 +119,77 @@ class RowValidator:
 
     def _props(
         self, props: list[PropRow], entities: Mapping[tuple[str, str], tuple[str, str | None]]
-    ) -> Iterator[ContractViolation]:
-        present: dict[tuple[str, str], set[str]] = {key: set() for key in entities}
+    ) -> list[ContractViolation]:
+        """Prop violations; one tight loop, since props are most of the rows."""
+        violations: list[ContractViolation] = []
+        required_seen: dict[tuple[str, str], int] = dict.fromkeys(entities, 0)
+        checks = self._checks
         for prop in props:
             key = (prop.entity_kind, prop.entity_id)
             entity = entities.get(key)
             if entity is None:
-                yield ContractViolation(
-                    "PROP_OF_UNKNOWN_ENTITY",
-                    prop.entity_kind,
-                    prop.entity_id,
-                    "",
-                    None,
-                    f"prop {prop.prop_key!r} belongs to no emitted {prop.entity_kind}",
+                detail = f"prop {prop.prop_key!r} belongs to no emitted {prop.entity_kind}"
+                violations.append(
+                    ContractViolation("PROP_OF_UNKNOWN_ENTITY", key[0], key[1], "", None, detail)
                 )
                 continue
-            present[key].add(prop.prop_key)
-            kind, path = entity
-            rules = self._rules.get((prop.entity_kind, kind))
-            if rules is not None:
-                yield from self._prop(prop, kind, path, rules)
-        for (entity_kind, entity_id), keys in present.items():
-            kind, path = entities[(entity_kind, entity_id)]
-            rules = self._rules.get((entity_kind, kind))
-            if rules is None:
+            declared = checks.get((key[0], entity[0]))
+            if declared is None:
                 continue
-            for missing in sorted(rules.required - keys):
-                yield ContractViolation(
-                    "MISSING_REQUIRED_PROP",
-                    entity_kind,
-                    entity_id,
-                    kind,
-                    path,
-                    f"required prop {missing!r} is missing",
+            check = declared.get(prop.prop_key)
+            problem = _prop_problem(prop, check)
+            if problem is not None:
+                violations.append(ContractViolation(problem[0], *key, *entity, problem[1]))
+            elif check is not None and check.required:
+                required_seen[key] += 1
+        for key, seen in required_seen.items():
+            kind, path = entities[key]
+            rules = self._rules.get((key[0], kind))
+            if rules is None or seen == len(rules.required):
+                continue
+            have = {p.prop_key for p in props if (p.entity_kind, p.entity_id) == key}
+            violations.extend(
+                ContractViolation(
+                    "MISSING_REQUIRED_PROP", *key, kind, path, f"required prop {name!r} is missing"
                 )
-
-    def _prop(
-        self, prop: PropRow, kind: str, path: str | None, rules: _PropRules
-    ) -> Iterator[ContractViolation]:
-        def violation(rule: str, detail: str) -> ContractViolation:
-            return ContractViolation(rule, prop.entity_kind, prop.entity_id, kind, path, detail)
-
-        spec = rules.declared.get(prop.prop_key)
-        if spec is None:
-            yield violation("UNDECLARED_PROP", f"prop {prop.prop_key!r} is not in the contract")
-            return
-        if not _TYPE_CHECKS[spec.type](prop):
-            got = "json" if prop.is_json else type(prop.value).__name__
-            yield violation(
-                "PROP_TYPE", f"prop {prop.prop_key!r} is {got}, the contract says {spec.type}"
+                for name in sorted(rules.required - have)
             )
-        elif spec.enum is not None and prop.value not in self._enums.get(spec.enum, ()):
-            yield violation(
-                "PROP_ENUM",
-                f"prop {prop.prop_key!r} = {prop.value!r} is not a value of enum {spec.enum}",
-            )
+        return violations
+
+
+@dataclass(frozen=True)
+class _PropCheck:
+    """What one declared prop must look like: Python value type, lane and enum values."""
+
+    name: str
+    python_type: type
+    is_json: bool
+    enum: str | None
+    enum_values: frozenset[str] | None
+    required: bool
+    type_name: str
+
+
+_PYTHON_TYPES: Mapping[PropType, type] = {
+    PropType.STR: str,
+    PropType.INT: int,
+    PropType.FLOAT: float,
+    PropType.BOOL: bool,
+    PropType.JSON: str,
+}
+
+
+def _prop_problem(prop: PropRow, check: _PropCheck | None) -> tuple[str, str] | None:
+    """(rule, detail) of what is wrong with one prop, or None."""
+    if check is None:
+        return "UNDECLARED_PROP", f"prop {prop.prop_key!r} is not in the contract"
+    if type(prop.value) is not check.python_type or prop.is_json != check.is_json:
+        got = "json" if prop.is_json else type(prop.value).__name__
+        return "PROP_TYPE", f"prop {prop.prop_key!r} is {got}, the contract says {check.type_name}"
+    if check.enum_values is not None and prop.value not in check.enum_values:
+        detail = f"prop {prop.prop_key!r} = {prop.value!r} is not a value of enum {check.enum}"
+        return "PROP_ENUM", detail
+    return None
 
 
 def _rules(required: tuple[PropSpec, ...], optional: tuple[PropSpec, ...]) -> _PropRules:
