@@ -10,9 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from graph.product_build import OutputNotWritableError, build_graph_product
+from graph.product_build import build_graph_product
 from graph.progress import ProgressBar
-from graph.scan import RepositoryNotFoundError
 from storage.spec_codec import RegistryDecodeError
 
 
@@ -60,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_start=None if args.quiet else lambda total: bar.append(ProgressBar(total)),
             on_file=None if args.quiet else lambda done: bar[0].advance(done),
         )
-    except (RepositoryNotFoundError, OutputNotWritableError, RegistryDecodeError) as exc:
+    except (OSError, RegistryDecodeError) as exc:  # missing repo, unwritable or failing storage
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

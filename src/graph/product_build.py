@@ -16,8 +16,10 @@ every other file is complete.
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
+import stat
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -30,11 +32,16 @@ from cpg.contract_registry import ContractRegistry, load_contracts_from_registry
 from cpg.registry_specs import DatasetContract, dataset_contract
 from graph.extract.diagnostics import ERROR, diagnostic
 from graph.extract.file_facts import extract_file
-from graph.extract.filesystem import extract_repo, file_node_id, package_dirs
+from graph.extract.filesystem import (
+    extract_file_entry,
+    extract_repo,
+    file_node_id,
+    package_dirs,
+)
 from graph.extract.rows import FileFacts
 from graph.facts_tables import DATASETS, batch_table, facts_tables
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
-from graph.scan import python_files
+from graph.scan import display_path, python_files
 from storage.deltalake.delta import append_table_delta, write_table_delta
 from storage.deltalake.registry_runner import run_registry_exports
 from storage.spec_codec import encode_table
@@ -103,14 +110,21 @@ def _extract_one(relpath: str) -> _FileOutcome:
 def _read_and_extract(
     repo: Path, repo_id: str, relpath: str, packages: frozenset[str]
 ) -> FileFacts:
+    """The rows of one file; a file that cannot be read gets PY_FILE (+ PY_MODULE) and a DIAG.
+
+    ``relpath`` is the name on disk; rows carry its display form (``scan.display_path``).
+    """
+    path = display_path(relpath)
     try:
-        data = (repo / relpath).read_bytes()
-    except OSError as exc:  # vanished mid-scan, dangling or looping symlink, no permission
-        facts = extract_file(repo_id, relpath, b"", packages=packages)
+        data = _read_regular_file(repo / relpath)
+    except OSError as exc:  # vanished mid-scan, dangling or looping symlink, FIFO, no permission
+        facts = extract_file_entry(repo_id, path, b"", packages=packages)
+        unread = {"size_bytes", "file_sha256"}  # nothing was read: no size, no hash
+        facts.props = [p for p in facts.props if p.prop_key not in unread]
         diagnostic(
             facts,
-            file_id=file_node_id(repo_id, relpath),
-            path=relpath,
+            file_id=file_node_id(repo_id, path),
+            path=path,
             stage="decode",
             severity=ERROR,
             code=f"read-error:{type(exc).__name__}",
@@ -118,7 +132,20 @@ def _read_and_extract(
             span=(0, 0),
         )
         return facts
-    return extract_file(repo_id, relpath, data, packages=packages)
+    return extract_file(repo_id, path, data, packages=packages)
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file; anything else (FIFO, device, socket) is an ``OSError``.
+
+    Checked on the opened descriptor, so a file swapped for a FIFO after the scan cannot block.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return stream.read()
 
 
 def _check_writable(output_dir: Path) -> None:
@@ -185,7 +212,7 @@ def build_graph_product(
     writer = _DatasetWriter(out, contracts)
     result = BuildResult(output_dir=out, files=len(relpaths))
     repo_id = repo.name or "repo"
-    packages = package_dirs(relpaths)
+    packages = package_dirs(display_path(relpath) for relpath in relpaths)
     violations = _repo_level(repo_id, repo, relpaths, registry, writer)
     if on_start is not None:
         on_start(len(relpaths))
@@ -219,8 +246,9 @@ def _repo_level(
     writer: _DatasetWriter,
 ) -> list[ContractViolation]:
     """Write PY_REPO, packages and REPO_CONTAINS; return their violations."""
-    facts = extract_repo(repo_id, repo.name, relpaths)
-    files = {file_node_id(repo_id, path): "PY_FILE" for path in relpaths}
+    paths = [display_path(relpath) for relpath in relpaths]
+    facts = extract_repo(repo_id, repo.name, paths)
+    files = {file_node_id(repo_id, path): "PY_FILE" for path in paths}
     writer.write({name: [table] for name, table in facts_tables(facts, writer.contracts).items()})
     return RowValidator(registry).validate(facts, files)
 

@@ -39,3 +39,11 @@ def python_files(repo_root: Path, exclude: Collection[str] = ()) -> list[str]:
             (relative / name).as_posix() for name in files if name.endswith(PYTHON_SUFFIXES)
         )
     return sorted(found)
+
+
+def display_path(relpath: str) -> str:
+    """``relpath`` as valid Unicode for rows and ids: bytes of a file name that are not UTF-8
+    (kept by ``os.walk`` as surrogate escapes) are written as ``\\xNN``."""
+    if relpath.isascii():
+        return relpath
+    return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

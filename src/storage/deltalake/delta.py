@@ -152,6 +152,8 @@ def _overwrite(
         except CommitFailedError as exc:
             reason = f"another writer committed to the table first ({one_line(exc)})"
             raise DeltaCommitConflictError(path, "commit to", reason) from exc
+        except TableNotFoundError as exc:  # the table's folder cannot be created
+            raise DeltaStorageError(path, "write", one_line(exc)) from exc
 
 
 def append_table_delta(path: PathLike, table: pa.Table) -> int:
