@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import pyarrow as pa
 
-from cpg.contracts import EdgeContract, NodeContract, PropEnum, PropSpec
+from cpg.contracts import EdgeContract, NodeContract, PropEnum
 from cpg.derivation import Derivation
 from cpg.registry_readers import (
     derivations_from_table,
@@ -29,6 +29,14 @@ from cpg.registry_readers import (
 )
 from cpg.registry_source import RegistryPath, load, local_tables
 from cpg.spec_set import SORT_KEYS
+from cpg.validation import (
+    Violation,
+    contract_locations,
+    derivation_kind_violations,
+    endpoint_violations,
+    prop_enum_violations,
+    underived_kind_violations,
+)
 from storage.spec_codec import RegistryDecodeError
 
 NODE_TABLE = "cpg_node_contracts"
@@ -134,14 +142,30 @@ class RegistryIntegrityError(RegistryDecodeError):
 
 
 def registry_problems(registry: ContractRegistry) -> tuple[RegistryProblem, ...]:
-    """Every problem of a contract registry, in table order: dangling references and gaps."""
+    """Every problem of a contract registry, in table order: dangling references and gaps.
+
+    The reference checks are ``validate_specs``' own, run on the decoded tables.
+    """
+    nodes, edges = registry.node_contracts, registry.edge_contracts
+    dangling = (
+        *endpoint_violations(edges, registry.node_kinds),
+        *derivation_kind_violations(registry.derivations, registry.node_kinds, registry.edge_kinds),
+        *prop_enum_violations(nodes, edges, {e.name for e in registry.prop_enums}),
+    )
+    kinds = contract_locations(registry.node_kinds, nodes, NODE_TABLE)
+    kinds += contract_locations(registry.edge_kinds, edges, EDGE_TABLE)
+    gaps = underived_kind_violations(kinds, registry.derivations)
     return (
         *_duplicate_kinds(registry),
-        *_edge_endpoints(registry),
-        *_derivation_kinds(registry),
-        *_prop_enums(registry),
-        *_underived_kinds(registry),
+        *(_problem(violation, dangling=True) for violation in dangling),
+        *(_problem(violation, dangling=False) for violation in gaps),
     )
+
+
+def _problem(violation: Violation, *, dangling: bool) -> RegistryProblem:
+    where = violation.where
+    assert where is not None, "registry checks always locate their violations"
+    return RegistryProblem(where.table, where.row, where.column, violation.message, dangling)
 
 
 def validate_registry_completeness(
@@ -171,54 +195,6 @@ def _duplicate_kinds(registry: ContractRegistry) -> Iterator[RegistryProblem]:
             if counts[contract.kind] > 1:
                 message = f"kind {contract.kind!r} is declared {counts[contract.kind]} times"
                 yield RegistryProblem(table, row, "kind", message)
-
-
-def _edge_endpoints(registry: ContractRegistry) -> Iterator[RegistryProblem]:
-    nodes = set(registry.node_kinds)
-    for row, contract in enumerate(registry.edge_contracts):
-        for column, kinds in (("src_kinds", contract.src_kinds), ("dst_kinds", contract.dst_kinds)):
-            for kind in kinds:
-                if kind not in nodes:
-                    message = f"edge kind {contract.kind!r} names unknown node kind {kind!r}"
-                    yield RegistryProblem(EDGE_TABLE, row, column, message)
-
-
-def _derivation_kinds(registry: ContractRegistry) -> Iterator[RegistryProblem]:
-    entities = dict.fromkeys(registry.node_kinds, "node") | dict.fromkeys(
-        registry.edge_kinds, "edge"
-    )
-    for row, derivation in enumerate(registry.derivations):
-        entity = entities.get(derivation.kind)
-        if entity is None:
-            message = f"derivation of unknown kind {derivation.kind!r}"
-            yield RegistryProblem(DERIVATION_TABLE, row, "kind", message)
-        elif derivation.entity != entity:
-            message = f"{derivation.kind!r} is a {entity} kind, not {derivation.entity!r}"
-            yield RegistryProblem(DERIVATION_TABLE, row, "entity", message)
-
-
-def _prop_enums(registry: ContractRegistry) -> Iterator[RegistryProblem]:
-    enums = {e.name for e in registry.prop_enums}
-    for table, contracts in _contract_tables(registry):
-        for row, contract in enumerate(contracts):
-            lanes: tuple[tuple[str, tuple[PropSpec, ...]], ...] = (
-                ("required_props", contract.required_props),
-                ("optional_props", contract.optional_props),
-            )
-            for lane, props in lanes:
-                for index, prop in enumerate(props):
-                    if prop.enum is not None and prop.enum not in enums:
-                        column = f"{lane}.[{index}].enum"
-                        message = f"prop {prop.name!r} names unknown prop enum {prop.enum!r}"
-                        yield RegistryProblem(table, row, column, message)
-
-
-def _underived_kinds(registry: ContractRegistry) -> Iterator[RegistryProblem]:
-    for table, contracts in _contract_tables(registry):
-        for row, contract in enumerate(contracts):
-            if not registry.derivations_of(contract.kind):
-                message = f"kind {contract.kind!r} has no derivation"
-                yield RegistryProblem(table, row, "kind", message, dangling=False)
 
 
 def contracts_from_tables(tables: Mapping[str, pa.Table] | None = None) -> ContractRegistry:

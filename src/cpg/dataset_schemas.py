@@ -19,12 +19,19 @@ class DatasetSchemaError(ValueError):
     """A dataset row that references something the catalogs do not declare."""
 
 
-def resolved_columns(row: DatasetRow, bundles: Mapping[str, BundleSpec]) -> tuple[str, ...]:
-    """The dataset's columns: each bundle's fields in order, then the row's own fields."""
+def resolved_columns(
+    row: DatasetRow, bundles: Mapping[str, BundleSpec], *, strict: bool = True
+) -> tuple[str, ...]:
+    """The dataset's columns: each bundle's fields in order, then the row's own fields.
+
+    An unknown bundle is an error, or skipped when not ``strict`` (validation reports it).
+    """
     columns: list[str] = []
     for name in row.bundles:
         bundle = bundles.get(name)
         if bundle is None:
+            if not strict:
+                continue
             msg = f"dataset {row.name!r}: unknown bundle {name!r}"
             raise DatasetSchemaError(msg)
         columns.extend(bundle.fields)

@@ -19,15 +19,13 @@ the registry does not declare is rejected at load time with its table, row and c
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import pyarrow as pa
 
-from cpg.arrow_types import ARROW_TYPES
 from cpg.dataset_schemas import dataset_schema as derive_dataset_schema
-from cpg.dataset_schemas import resolved_columns
 from cpg.datasets import (
     BundleSpec,
     DatasetRow,
@@ -49,6 +47,7 @@ from cpg.registry_source import (
     set_default_registry,
     use_registry,
 )
+from cpg.validation import catalog_violations, dataset_violations
 from storage.spec_codec import RegistryDecodeError
 
 __all__ = [
@@ -151,61 +150,13 @@ def dataset_catalog_from_tables(tables: Mapping[str, pa.Table]) -> DatasetCatalo
     fields = field_catalog_from_table(table(FIELDS_TABLE))
     bundles = bundle_catalog_from_table(table(BUNDLES_TABLE))
     templates = registry_templates_from_table(table(TEMPLATES_TABLE))
-    problem = next(_reference_problems(rows, fields, bundles, templates), None)
-    if problem is not None:
-        raise problem
+    problems = (
+        *catalog_violations(fields, bundles),
+        *dataset_violations(rows, fields, bundles, templates),
+    )
+    if problems:
+        raise problems[0].decode_error()
     return DatasetCatalog(rows=rows, fields=fields, bundles=bundles, templates=templates)
-
-
-def _reference_problems(
-    rows: tuple[DatasetRow, ...],
-    fields: tuple[FieldSpec, ...],
-    bundles: tuple[BundleSpec, ...],
-    templates: tuple[RegistryTemplate, ...],
-) -> Iterator[RegistryDecodeError]:
-    """Each reference that does not resolve, as an error naming table, row and column."""
-    catalog = {f.name for f in fields}
-    for row, spec in enumerate(fields):
-        if spec.arrow_type not in ARROW_TYPES:
-            message = f"unknown Arrow type name {spec.arrow_type!r}"
-            yield RegistryDecodeError(FIELDS_TABLE, "arrow_type", message, row=row)
-    for row, bundle in enumerate(bundles):
-        for name in bundle.fields:
-            if name not in catalog:
-                message = f"field {name!r} is not in the field catalog"
-                yield RegistryDecodeError(BUNDLES_TABLE, "fields", message, row=row)
-    by_name = {bundle.name: bundle for bundle in bundles}
-    template_names = {template.name for template in templates}
-    for row, dataset in enumerate(rows):
-        unknown = [
-            ("bundles", f"unknown bundle {name!r}")
-            for name in dataset.bundles
-            if name not in by_name
-        ]
-        unknown += [
-            ("fields", f"field {name!r} is not in the field catalog")
-            for name in dataset.fields
-            if name not in catalog
-        ]
-        if dataset.template is not None and dataset.template not in template_names:
-            unknown.append(("template", f"unknown registry template {dataset.template!r}"))
-        if not unknown:
-            columns = set(resolved_columns(dataset, by_name))
-            keyed = (
-                ("required_non_null", dataset.required_non_null),
-                ("key_fields", dataset.key_fields),
-                ("dedupe_keys", dataset.dedupe_keys),
-                ("tie_breakers", tuple(key.column for key in dataset.tie_breakers)),
-                ("canonical_sort", tuple(key.column for key in dataset.canonical_sort)),
-            )
-            unknown += [
-                (column, f"{name!r} is not a column of dataset {dataset.name!r}")
-                for column, names in keyed
-                for name in names
-                if name not in columns
-            ]
-        for column, message in unknown:
-            yield RegistryDecodeError(ROWS_TABLE, column, message, row=row)
 
 
 def dataset_catalog(registry: RegistryPath | None = None) -> DatasetCatalog:

@@ -1,17 +1,34 @@
-"""Cross-reference checks over a whole spec set, reporting every violation at once."""
+"""Cross-reference checks over a whole spec set, reporting every violation at once.
+
+The reference checks take only the collections they need, so the registry consumers run the
+very same checks on the tables they decode; their violations carry the table, row and column
+they come from (rows are positions in the table-ordered collections).
+"""
 
 from __future__ import annotations
 
 import importlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from cpg.arrow_types import ARROW_TYPES
-from cpg.contracts import PropSpec
-from cpg.datasets import DatasetRow
+from cpg.contracts import EdgeContract, NodeContract, PropSpec
+from cpg.dataset_schemas import resolved_columns
+from cpg.datasets import BundleSpec, DatasetRow, FieldSpec, RegistryTemplate
 from cpg.derivation import Derivation, DerivationStatus
 from cpg.spec_set import SpecSet
+from storage.spec_codec import RegistryDecodeError
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a violation sits in the registry tables."""
+
+    table: str
+    row: int
+    column: str
 
 
 @dataclass(frozen=True)
@@ -21,9 +38,15 @@ class Violation:
     spec: str
     reference: str
     message: str
+    where: Location | None = None
 
     def __str__(self) -> str:
         return f"{self.spec}: {self.reference}: {self.message}"
+
+    def decode_error(self) -> RegistryDecodeError:
+        """This violation as an error naming table, row and column (for a located one)."""
+        where = self.where or Location(self.spec, -1, self.reference)
+        return RegistryDecodeError(where.table, where.column, self.message, row=where.row)
 
 
 class SpecValidationError(ValueError):
@@ -133,21 +156,54 @@ def _kind_contracts(specs: SpecSet) -> Iterator[Violation]:
 
 def _kind_derivations(specs: SpecSet) -> Iterator[Violation]:
     sources = {s.name for s in specs.source_kinds}
-    entity_of = dict.fromkeys(specs.node_kinds, "node") | dict.fromkeys(specs.edge_kinds, "edge")
-    derived = Counter(d.kind for d in specs.derivations)
-    for kind in entity_of:
-        if derived[kind] == 0:
-            yield Violation("derivations", kind, "kind has no derivation")
+    kinds = contract_locations(specs.node_kinds, specs.node_contracts, "cpg_node_contracts")
+    kinds += contract_locations(specs.edge_kinds, specs.edge_contracts, "cpg_edge_contracts")
+    yield from underived_kind_violations(kinds, specs.derivations)
+    yield from derivation_kind_violations(specs.derivations, specs.node_kinds, specs.edge_kinds)
     for derivation in specs.derivations:
         spec = f"derivations[{derivation.kind}]"
-        entity = entity_of.get(derivation.kind)
-        if entity is None:
-            yield Violation(spec, derivation.kind, "derivation of an undeclared kind")
-        elif entity != derivation.entity:
-            yield Violation(spec, derivation.entity, f"entity must be {entity!r}")
         if derivation.source not in sources:
             yield Violation(spec, derivation.source, "source is not a source kind")
         yield from _extractor(spec, derivation)
+
+
+def underived_kind_violations(
+    kinds: Iterable[tuple[str, Location | None]], derivations: Sequence[Derivation]
+) -> Iterator[Violation]:
+    """Every kind (with where its contract row is, if it has one) that nothing derives."""
+    derived = {d.kind for d in derivations}
+    for kind, where in kinds:
+        if kind not in derived:
+            yield Violation("derivations", kind, f"kind has no derivation: {kind!r}", where)
+
+
+def contract_locations(
+    kinds: Iterable[str], contracts: Sequence[NodeContract | EdgeContract], table: str
+) -> list[tuple[str, Location | None]]:
+    """Each kind with the location of its contract row (None when it has no contract)."""
+    rows = {contract.kind: row for row, contract in enumerate(contracts)}
+    return [
+        (kind, Location(table, rows[kind], "kind") if kind in rows else None)
+        for kind in dict.fromkeys(kinds)
+    ]
+
+
+def derivation_kind_violations(
+    derivations: Sequence[Derivation], node_kinds: Iterable[str], edge_kinds: Iterable[str]
+) -> Iterator[Violation]:
+    """Derivations of an undeclared kind, or with the wrong entity for their kind."""
+    entity_of = dict.fromkeys(node_kinds, "node") | dict.fromkeys(edge_kinds, "edge")
+    for row, derivation in enumerate(derivations):
+        spec = f"derivations[{derivation.kind}]"
+        entity = entity_of.get(derivation.kind)
+        if entity is None:
+            where = Location("cpg_kind_derivations", row, "kind")
+            message = f"derivation of an undeclared kind {derivation.kind!r}"
+            yield Violation(spec, derivation.kind, message, where)
+        elif entity != derivation.entity:
+            where = Location("cpg_kind_derivations", row, "entity")
+            message = f"entity must be {entity!r} for {derivation.kind!r}"
+            yield Violation(spec, derivation.entity, message, where)
 
 
 def validate_derivation_extractors(specs: SpecSet) -> tuple[Violation, ...]:
@@ -215,57 +271,106 @@ def _props(specs: SpecSet) -> Iterator[Violation]:
                     prop.name,
                     f"type {prop.type} differs from catalog {catalog[prop.name]}",
                 )
-            if prop.enum is not None and prop.enum not in enums:
-                yield Violation(spec, f"{prop.name}.enum={prop.enum}", "unknown prop enum")
+    yield from prop_enum_violations(specs.node_contracts, specs.edge_contracts, enums)
+
+
+def prop_enum_violations(
+    node_contracts: Sequence[NodeContract],
+    edge_contracts: Sequence[EdgeContract],
+    enum_names: Collection[str],
+) -> Iterator[Violation]:
+    """Contract props naming a prop enum that does not exist."""
+    tables: tuple[tuple[str, str, Sequence[NodeContract | EdgeContract]], ...] = (
+        ("cpg_node_contracts", "node_contracts", node_contracts),
+        ("cpg_edge_contracts", "edge_contracts", edge_contracts),
+    )
+    for table, name, contracts in tables:
+        for row, contract in enumerate(contracts):
+            for lane in ("required_props", "optional_props"):
+                props: tuple[PropSpec, ...] = getattr(contract, lane)
+                for index, prop in enumerate(props):
+                    if prop.enum is not None and prop.enum not in enum_names:
+                        where = Location(table, row, f"{lane}.[{index}].enum")
+                        message = f"unknown prop enum {prop.enum!r} (prop {prop.name!r})"
+                        reference = f"{prop.name}.enum={prop.enum}"
+                        yield Violation(f"{name}[{contract.kind}]", reference, message, where)
 
 
 def _edge_endpoints(specs: SpecSet) -> Iterator[Violation]:
-    nodes = set(specs.node_kinds)
-    for contract in specs.edge_contracts:
+    return endpoint_violations(specs.edge_contracts, specs.node_kinds)
+
+
+def endpoint_violations(
+    edge_contracts: Sequence[EdgeContract], node_kinds: Iterable[str]
+) -> Iterator[Violation]:
+    """Edge contracts without endpoints, or naming a node kind that does not exist."""
+    nodes = set(node_kinds)
+    for row, contract in enumerate(edge_contracts):
         spec = f"edge_contracts[{contract.kind}]"
         for side, kinds in (
             ("src_kinds", contract.src_kinds),
             ("dst_kinds", contract.dst_kinds),
         ):
+            where = Location("cpg_edge_contracts", row, side)
             if not kinds:
-                yield Violation(spec, side, "no endpoint node kind declared")
+                yield Violation(spec, side, "no endpoint node kind declared", where)
             for kind in kinds:
                 if kind not in nodes:
-                    yield Violation(spec, f"{side}={kind}", "unknown node kind")
+                    message = f"edge kind {contract.kind!r} names unknown node kind {kind!r}"
+                    yield Violation(spec, f"{side}={kind}", message, where)
 
 
 def _fields_and_bundles(specs: SpecSet) -> Iterator[Violation]:
-    fields = {f.name for f in specs.fields}
-    for field in specs.fields:
+    return catalog_violations(specs.fields, specs.bundles)
+
+
+def catalog_violations(
+    fields: Sequence[FieldSpec], bundles: Sequence[BundleSpec]
+) -> Iterator[Violation]:
+    """Fields of an unknown Arrow type, and bundles naming fields that do not exist."""
+    names = {f.name for f in fields}
+    for row, field in enumerate(fields):
         if field.arrow_type not in ARROW_TYPES:
-            yield Violation(f"fields[{field.name}]", field.arrow_type, "unknown Arrow type name")
-    for bundle in specs.bundles:
+            where = Location("cpg_field_catalog", row, "arrow_type")
+            message = f"unknown Arrow type name {field.arrow_type!r}"
+            yield Violation(f"fields[{field.name}]", field.arrow_type, message, where)
+    for row, bundle in enumerate(bundles):
         for name in bundle.fields:
-            if name not in fields:
-                yield Violation(f"bundles[{bundle.name}]", name, "field is not in the catalog")
-
-
-def dataset_columns(row: DatasetRow, bundles: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    """A dataset's resolved columns: its bundles' fields in order, then its own fields."""
-    columns = [name for bundle in row.bundles for name in bundles.get(bundle, ())]
-    return (*columns, *row.fields)
+            if name not in names:
+                where = Location("cpg_bundle_catalog", row, "fields")
+                message = f"field is not in the catalog: {name!r}"
+                yield Violation(f"bundles[{bundle.name}]", name, message, where)
 
 
 def _datasets(specs: SpecSet) -> Iterator[Violation]:
-    fields = {f.name for f in specs.fields}
-    bundles = {b.name: b.fields for b in specs.bundles}
-    templates = {t.name for t in specs.templates}
-    for row in specs.dataset_rows:
+    return dataset_violations(specs.dataset_rows, specs.fields, specs.bundles, specs.templates)
+
+
+def dataset_violations(
+    rows: Sequence[DatasetRow],
+    fields: Sequence[FieldSpec],
+    bundles: Sequence[BundleSpec],
+    templates: Sequence[RegistryTemplate],
+) -> Iterator[Violation]:
+    """Dataset rows naming unknown bundles, fields or templates, repeating a column, or keying,
+    deduplicating or sorting by something that is not one of their columns."""
+    names = {f.name for f in fields}
+    by_name = {b.name: b for b in bundles}
+    template_names = {t.name for t in templates}
+    for index, row in enumerate(rows):
         spec = f"dataset_rows[{row.name}]"
+        located = partial(_dataset_violation, spec, index)
         for bundle in row.bundles:
-            if bundle not in bundles:
-                yield Violation(spec, f"bundles={bundle}", "unknown bundle")
+            if bundle not in by_name:
+                yield located("bundles", f"bundles={bundle}", f"unknown bundle {bundle!r}")
         for name in row.fields:
-            if name not in fields:
-                yield Violation(spec, f"fields={name}", "field is not in the catalog")
-        if row.template is not None and row.template not in templates:
-            yield Violation(spec, f"template={row.template}", "unknown registry template")
-        columns = dataset_columns(row, bundles)
+            if name not in names:
+                message = f"field is not in the catalog: {name!r}"
+                yield located("fields", f"fields={name}", message)
+        if row.template is not None and row.template not in template_names:
+            message = f"unknown registry template {row.template!r}"
+            yield located("template", f"template={row.template}", message)
+        columns = resolved_columns(row, by_name, strict=False)
         yield from _duplicates(f"{spec}.columns", columns)
         known = set(columns)
         keyed = (
@@ -275,10 +380,15 @@ def _datasets(specs: SpecSet) -> Iterator[Violation]:
             ("tie_breakers", tuple(k.column for k in row.tie_breakers)),
             ("canonical_sort", tuple(k.column for k in row.canonical_sort)),
         )
-        for attr, names in keyed:
-            for name in names:
+        for attr, keys in keyed:
+            for name in keys:
                 if name not in known:
-                    yield Violation(spec, f"{attr}={name}", "not a column of the dataset")
+                    message = f"{name!r} is not a column of the dataset {row.name!r}"
+                    yield located(attr, f"{attr}={name}", message)
+
+
+def _dataset_violation(spec: str, row: int, column: str, reference: str, message: str) -> Violation:
+    return Violation(spec, reference, message, Location("cpg_dataset_rows", row, column))
 
 
 def _rules(specs: SpecSet) -> Iterator[Violation]:

@@ -485,7 +485,7 @@ def test_removed_prop_enum_reported_for_every_user() -> None:
     }
     violations = validate_specs(specs)
     assert {(v.spec, v.reference) for v in violations} == expected
-    assert all(v.message == "unknown prop enum" for v in violations)
+    assert all(v.message.startswith("unknown prop enum") for v in violations)
 
 
 # --- edge endpoints --------------------------------------------------------------------------
