@@ -23,7 +23,15 @@ from generated.cpg_schemas import (
     CPG_PROPS_JSON_V1_SCHEMA,
     CPG_PROPS_V1_SCHEMA,
 )
-from storage.deltalake.delta import read_table_delta
+
+
+def _read_delta(
+    path: str | Path, schema: pa.Schema, sort_key: tuple[tuple[str, str], ...]
+) -> pa.Table:
+    """Read and restore a dataset table; deltalake is imported on first use, not with the module."""
+    from storage.deltalake.delta import read_table_delta
+
+    return read_table_delta(path, schema=schema, sort_key=sort_key)
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,10 @@ class CpgEdgesV1Row:
 
 def read_cpg_edges_v1_table(path: str | Path) -> pa.Table:
     """The cpg_edges_v1 Delta table at ``path``, checked against its schema, sorted."""
-    return read_table_delta(
+    return _read_delta(
         path,
-        schema=CPG_EDGES_V1_SCHEMA,
-        sort_key=(
+        CPG_EDGES_V1_SCHEMA,
+        (
             ("path", "ascending"),
             ("bstart", "ascending"),
             ("bend", "ascending"),
@@ -86,10 +94,10 @@ class CpgNodesV1Row:
 
 def read_cpg_nodes_v1_table(path: str | Path) -> pa.Table:
     """The cpg_nodes_v1 Delta table at ``path``, checked against its schema, sorted."""
-    return read_table_delta(
+    return _read_delta(
         path,
-        schema=CPG_NODES_V1_SCHEMA,
-        sort_key=(
+        CPG_NODES_V1_SCHEMA,
+        (
             ("node_kind", "ascending"),
             ("path", "ascending"),
             ("bstart", "ascending"),
@@ -122,10 +130,10 @@ class CpgPropsByFileIdV1Row:
 
 def read_cpg_props_by_file_id_v1_table(path: str | Path) -> pa.Table:
     """The cpg_props_by_file_id_v1 Delta table at ``path``, checked against its schema, sorted."""
-    return read_table_delta(
+    return _read_delta(
         path,
-        schema=CPG_PROPS_BY_FILE_ID_V1_SCHEMA,
-        sort_key=(
+        CPG_PROPS_BY_FILE_ID_V1_SCHEMA,
+        (
             ("entity_kind", "ascending"),
             ("entity_id", "ascending"),
             ("prop_key", "ascending"),
@@ -155,10 +163,10 @@ class CpgPropsGlobalV1Row:
 
 def read_cpg_props_global_v1_table(path: str | Path) -> pa.Table:
     """The cpg_props_global_v1 Delta table at ``path``, checked against its schema, sorted."""
-    return read_table_delta(
+    return _read_delta(
         path,
-        schema=CPG_PROPS_GLOBAL_V1_SCHEMA,
-        sort_key=(
+        CPG_PROPS_GLOBAL_V1_SCHEMA,
+        (
             ("entity_kind", "ascending"),
             ("entity_id", "ascending"),
             ("prop_key", "ascending"),
@@ -188,10 +196,10 @@ class CpgPropsJsonV1Row:
 
 def read_cpg_props_json_v1_table(path: str | Path) -> pa.Table:
     """The cpg_props_json_v1 Delta table at ``path``, checked against its schema, sorted."""
-    return read_table_delta(
+    return _read_delta(
         path,
-        schema=CPG_PROPS_JSON_V1_SCHEMA,
-        sort_key=(
+        CPG_PROPS_JSON_V1_SCHEMA,
+        (
             ("entity_kind", "ascending"),
             ("entity_id", "ascending"),
             ("prop_key", "ascending"),
@@ -221,10 +229,10 @@ class CpgPropsV1Row:
 
 def read_cpg_props_v1_table(path: str | Path) -> pa.Table:
     """The cpg_props_v1 Delta table at ``path``, checked against its schema, sorted."""
-    return read_table_delta(
+    return _read_delta(
         path,
-        schema=CPG_PROPS_V1_SCHEMA,
-        sort_key=(
+        CPG_PROPS_V1_SCHEMA,
+        (
             ("entity_kind", "ascending"),
             ("entity_id", "ascending"),
             ("prop_key", "ascending"),

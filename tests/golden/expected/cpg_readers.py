@@ -18,7 +18,15 @@ import pyarrow as pa
 from generated.cpg_schemas import (
     NODES_V1_SCHEMA,
 )
-from storage.deltalake.delta import read_table_delta
+
+
+def _read_delta(
+    path: str | Path, schema: pa.Schema, sort_key: tuple[tuple[str, str], ...]
+) -> pa.Table:
+    """Read and restore a dataset table; deltalake is imported on first use, not with the module."""
+    from storage.deltalake.delta import read_table_delta
+
+    return read_table_delta(path, schema=schema, sort_key=sort_key)
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,10 @@ class NodesV1Row:
 
 def read_nodes_v1_table(path: str | Path) -> pa.Table:
     """The nodes_v1 Delta table at ``path``, checked against its schema, sorted."""
-    return read_table_delta(
+    return _read_delta(
         path,
-        schema=NODES_V1_SCHEMA,
-        sort_key=(
+        NODES_V1_SCHEMA,
+        (
             ("node_kind", "ascending"),
             ("node_id", "ascending"),
         ),
