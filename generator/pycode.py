@@ -9,6 +9,7 @@ with a trailing comma (which black keeps), so ``--check`` rarely needs to run bl
 from __future__ import annotations
 
 import keyword
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -116,12 +117,23 @@ def _parts(expr: Expr) -> tuple[str, str, Sequence[tuple[str, Expr]]] | None:
     return None
 
 
+def _width(text: str) -> int:
+    """Display width as black counts it: wide East Asian characters take two columns,
+    combining marks none (an approximation of black's table: a mismatch only costs a black run)."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        for char in text
+    )
+
+
 def render(expr: Expr, *, level: int = 0, head: str = "", tail: str = "") -> str:
     """``head + expr + tail`` at indentation ``level``, split like black when it does not fit."""
     indent = INDENT * level
     flat = f"{indent}{head}{inline(expr)}{tail}"
     parts = _parts(expr)
-    if len(flat) <= LINE_LENGTH or parts is None:
+    if _width(flat) <= LINE_LENGTH or parts is None:
         return flat
     opening, closing, items = parts
     lines = [f"{indent}{head}{opening}"]
