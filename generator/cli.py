@@ -21,7 +21,6 @@ from cpg.spec_set import SpecSet, canonical_spec_set
 from cpg.validation import SpecValidationError, require_valid_specs, validate_specs
 from generator.formatting import FormattingError
 from generator.outputs import compare, read_outputs, write_outputs
-from generator.registry_commands import check_compat, history
 from generator.registry_drift import registry_drift, registry_exists
 from generator.rendering import REGENERATE_COMMAND, finalize, render_all
 from relspec.rules.templates import TemplateExpansionError
@@ -256,6 +255,8 @@ def check(args: argparse.Namespace, report: _Reporter) -> int:
 
 
 def _dispatch(args: argparse.Namespace, report: _Reporter) -> int:
+    if args.history or args.check_compat:
+        from generator.registry_commands import check_compat, history  # only these need them
     if args.history:
         print(history(args.registry), end="")
         return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,8 @@ def _black() -> tuple[Any, Any]:
 
 
 def _key(text: str) -> str:
+    from importlib.metadata import version  # only when black is needed at all
+
     _, mode = _black()
     return hashlib.sha256(f"{version('black')}\n{mode}\n{text}".encode()).hexdigest()
 
