@@ -50,7 +50,15 @@ from storage.deltalake.registry_models import (
     table_fingerprint,
 )
 
-REGISTRY_FORMAT_VERSION = "1"
+
+def generator_version() -> str:
+    """The installed cpg-registry version, recorded with every export."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cpg-registry")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
 
 
 class RegistryWriteError(OSError):
@@ -113,6 +121,7 @@ def export_registry(
         (name, fingerprint) for (_, name), fingerprint in fingerprints.items()
     )
     built = {target: every_table[target] for target in targets}
+    exported_by = generator_version()
     results: list[TableExport] = []
     total = sum(len(tables) for tables in built.values())
     for target, tables in built.items():
@@ -122,7 +131,7 @@ def export_registry(
             metadata = {
                 FINGERPRINT_KEY: fingerprint,
                 SPEC_FINGERPRINT_KEY: spec_fingerprint,
-                GENERATOR_VERSION_KEY: REGISTRY_FORMAT_VERSION,
+                GENERATOR_VERSION_KEY: exported_by,
             }
             try:
                 version, changed = _export_table(path, table, metadata)
