@@ -26,6 +26,7 @@ from cpg.registry_readers import (
     edge_contracts_from_table,
     node_contracts_from_table,
     prop_enums_from_table,
+    required_table,
 )
 from cpg.registry_source import RegistryPath, load, local_tables
 from cpg.spec_set import SORT_KEYS
@@ -206,16 +207,11 @@ def contracts_from_tables(tables: Mapping[str, pa.Table] | None = None) -> Contr
     if tables is None:
         tables = local_tables(CONTRACT_TABLES)
 
-    def table(name: str) -> pa.Table:
-        if name not in tables:
-            raise RegistryDecodeError(name, "*", "table is missing from the registry")
-        return tables[name]
-
     registry = ContractRegistry(
-        node_contracts=node_contracts_from_table(table(NODE_TABLE)),
-        edge_contracts=edge_contracts_from_table(table(EDGE_TABLE)),
-        derivations=derivations_from_table(table(DERIVATION_TABLE)),
-        prop_enums=prop_enums_from_table(table(ENUM_TABLE)),
+        node_contracts=node_contracts_from_table(required_table(tables, NODE_TABLE)),
+        edge_contracts=edge_contracts_from_table(required_table(tables, EDGE_TABLE)),
+        derivations=derivations_from_table(required_table(tables, DERIVATION_TABLE)),
+        prop_enums=prop_enums_from_table(required_table(tables, ENUM_TABLE)),
     )
     dangling = tuple(problem for problem in registry_problems(registry) if problem.dangling)
     if dangling:

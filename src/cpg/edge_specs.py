@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from cpg.registry_readers import edge_contracts_from_table
+from cpg.registry_readers import edge_contracts_from_table, required_table
 from cpg.registry_source import RegistryPath, load
 from relspec.rules.model import RuleDefinition, RuleDomain
 from relspec.rules.spec_tables import rule_definitions_from_table
@@ -78,11 +78,9 @@ def edge_plan_specs_from_definitions(
 
 def edge_plan_specs_from_tables(tables: Mapping[str, pa.Table]) -> tuple[EdgePlanSpec, ...]:
     """Decode rule definitions and edge contracts; every plan's edge kind must be a contract's."""
-    for name in EDGE_PLAN_TABLES:
-        if name not in tables:
-            raise RegistryDecodeError(name, "*", "table is missing from the registry")
-    definitions = rule_definitions_from_table(tables[RULES_TABLE])
-    edge_kinds = {c.kind for c in edge_contracts_from_table(tables[EDGE_CONTRACTS_TABLE])}
+    definitions = rule_definitions_from_table(required_table(tables, RULES_TABLE))
+    contracts = edge_contracts_from_table(required_table(tables, EDGE_CONTRACTS_TABLE))
+    edge_kinds = {c.kind for c in contracts}
     return edge_plan_specs_from_definitions(definitions, edge_kinds=edge_kinds)
 
 

@@ -70,32 +70,34 @@ def diagnostics_from_table(table: pa.Table) -> tuple[RegistryDiagnostic, ...]:
     return decode_table(RegistryDiagnostic, table, "registry_diagnostics")
 
 
+def required_table(tables: Mapping[str, pa.Table], name: str) -> pa.Table:
+    """``tables[name]``, or an error naming the table missing from the registry."""
+    if name not in tables:
+        raise RegistryDecodeError(name, "*", "table is missing from the registry")
+    return tables[name]
+
+
 def spec_set_from_tables(tables: Mapping[str, pa.Table]) -> SpecSet:
     """The spec set a full registry (table name -> table) describes.
 
     Node and edge kinds are the kinds of the contract tables: a kind is declared by its contract.
     """
 
-    def table(name: str) -> pa.Table:
-        if name not in tables:
-            raise RegistryDecodeError(name, "*", "table is missing from the registry")
-        return tables[name]
-
-    node_contracts = node_contracts_from_table(table("cpg_node_contracts"))
-    edge_contracts = edge_contracts_from_table(table("cpg_edge_contracts"))
+    node_contracts = node_contracts_from_table(required_table(tables, "cpg_node_contracts"))
+    edge_contracts = edge_contracts_from_table(required_table(tables, "cpg_edge_contracts"))
     return SpecSet(
-        source_kinds=source_kinds_from_table(table("cpg_source_kinds")),
+        source_kinds=source_kinds_from_table(required_table(tables, "cpg_source_kinds")),
         node_kinds=tuple(c.kind for c in node_contracts),
         edge_kinds=tuple(c.kind for c in edge_contracts),
-        prop_enums=prop_enums_from_table(table("cpg_prop_enums")),
-        prop_catalog=prop_catalog_from_table(table("cpg_prop_catalog")),
+        prop_enums=prop_enums_from_table(required_table(tables, "cpg_prop_enums")),
+        prop_catalog=prop_catalog_from_table(required_table(tables, "cpg_prop_catalog")),
         node_contracts=node_contracts,
         edge_contracts=edge_contracts,
-        derivations=derivations_from_table(table("cpg_kind_derivations")),
-        fields=field_catalog_from_table(table("cpg_field_catalog")),
-        bundles=bundle_catalog_from_table(table("cpg_bundle_catalog")),
-        dataset_rows=dataset_rows_from_table(table("cpg_dataset_rows")),
-        templates=registry_templates_from_table(table("cpg_registry_templates")),
-        rule_templates=rule_templates_from_table(table("relspec_rule_templates")),
-        rules=rule_definitions_from_table(table("relspec_rule_definitions")),
+        derivations=derivations_from_table(required_table(tables, "cpg_kind_derivations")),
+        fields=field_catalog_from_table(required_table(tables, "cpg_field_catalog")),
+        bundles=bundle_catalog_from_table(required_table(tables, "cpg_bundle_catalog")),
+        dataset_rows=dataset_rows_from_table(required_table(tables, "cpg_dataset_rows")),
+        templates=registry_templates_from_table(required_table(tables, "cpg_registry_templates")),
+        rule_templates=rule_templates_from_table(required_table(tables, "relspec_rule_templates")),
+        rules=rule_definitions_from_table(required_table(tables, "relspec_rule_definitions")),
     )

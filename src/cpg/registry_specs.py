@@ -39,6 +39,7 @@ from cpg.registry_readers import (
     dataset_rows_from_table,
     field_catalog_from_table,
     registry_templates_from_table,
+    required_table,
 )
 from cpg.registry_source import (
     RegistryPath,
@@ -48,7 +49,6 @@ from cpg.registry_source import (
     use_registry,
 )
 from cpg.validation import catalog_violations, dataset_violations
-from storage.spec_codec import RegistryDecodeError
 
 __all__ = [
     "DATASET_TABLES",
@@ -141,15 +141,10 @@ class DatasetCatalog:
 def dataset_catalog_from_tables(tables: Mapping[str, pa.Table]) -> DatasetCatalog:
     """Decode the dataset tables (by name) and check that their references resolve."""
 
-    def table(name: str) -> pa.Table:
-        if name not in tables:
-            raise RegistryDecodeError(name, "*", "table is missing from the registry")
-        return tables[name]
-
-    rows = dataset_rows_from_table(table(ROWS_TABLE))
-    fields = field_catalog_from_table(table(FIELDS_TABLE))
-    bundles = bundle_catalog_from_table(table(BUNDLES_TABLE))
-    templates = registry_templates_from_table(table(TEMPLATES_TABLE))
+    rows = dataset_rows_from_table(required_table(tables, ROWS_TABLE))
+    fields = field_catalog_from_table(required_table(tables, FIELDS_TABLE))
+    bundles = bundle_catalog_from_table(required_table(tables, BUNDLES_TABLE))
+    templates = registry_templates_from_table(required_table(tables, TEMPLATES_TABLE))
     problems = (
         *catalog_violations(fields, bundles),
         *dataset_violations(rows, fields, bundles, templates),
