@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from cpg.contracts import PropSpec
 from cpg.dataset_schemas import dataset_schema
 from cpg.spec_set import SpecSet
 from generator.pycode import Call, Dict, Expr, Ref, identifier, render
@@ -144,13 +145,14 @@ def contract_statements(specs: SpecSet, names: Names) -> tuple[Statement, ...]:
     """PROP_ENUMS, NODE_CONTRACTS, EDGE_CONTRACTS and DERIVATIONS as rendered statements."""
     enum_values = {e.name: e.values for e in specs.prop_enums}
 
-    def props(props: Sequence[object]) -> tuple[Expr, ...]:
-        items: list[Expr] = []
-        for prop in props:
-            name, type_, enum = (getattr(prop, a) for a in ("name", "type", "enum"))
-            values = None if enum is None else enum_values.get(enum, ())
-            items.append(Call("PropContract", (name, str(type_), enum, values)))
-        return tuple(items)
+    def props(props: Sequence[PropSpec]) -> tuple[Expr, ...]:
+        return tuple(
+            Call(
+                "PropContract",
+                (p.name, p.type.value, p.enum, None if p.enum is None else enum_values.get(p.enum)),
+            )
+            for p in props
+        )
 
     src = names.source_kinds
     node_items: list[tuple[Expr, Expr]] = []
