@@ -1,22 +1,30 @@
 """Extracted rows -> Arrow tables shaped by the registry's dataset contracts.
 
-Each file's table is cast to its dataset schema, deduplicated by the dataset's dedupe keys and
-tie-breakers (``KEEP_FIRST_AFTER_SORT``) and put in its canonical sort. Ids are file-scoped,
-so duplicates never span files and a per-file dedupe is a global one; a batch of files only
-needs concatenating and sorting (``batch_table``).
+Two steps, so the validator can look at the rows between them:
+
+1. ``plain_tables(facts, contracts)``: the rows as Arrow tables with the datasets' column names and
+   plain value types (dictionary columns as their value type). Props go column by column
+   (``PropColumn`` -> arrays), never row by row.
+2. ``dataset_table(table, contract)``: the registry schema (columns the rows do not fill are null),
+   the dedupe contract (``KEEP_FIRST_AFTER_SORT``) and the canonical sort. The dedupe is skipped
+   when the sorted table shows no two rows can agree on every dedupe key (``table_order``).
+
+Ids are file-scoped, so duplicates never span files: a table of a batch of whole files deduplicated
+on its own is deduplicated globally.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import NamedTuple
 
 import pyarrow as pa
 
 from cpg.datasets import DedupeStrategy, SortKey
 from cpg.registry_specs import DatasetContract
-from graph.extract.rows import FileFacts, PropRow
-from storage.table_order import keep_first, sort_table
+from graph.extract.rows import FileFacts, PropColumn, PropValue
+from storage.table_order import keep_first, rows_are_distinct, sort_table
 
 NODES = "cpg_nodes_v1"
 EDGES = "cpg_edges_v1"
@@ -25,86 +33,125 @@ PROPS_JSON = "cpg_props_json_v1"
 DATASETS: tuple[str, ...] = (NODES, EDGES, PROPS, PROPS_JSON)
 """The datasets the pipeline writes; json-typed props go to the JSON lane."""
 
-
-@dataclass(frozen=True)
-class Columns:
-    """Plain Python columns of one dataset, before the registry schema is applied."""
-
-    values: dict[str, list[object]]
-
-    @property
-    def rows(self) -> int:
-        return len(next(iter(self.values.values()), []))
+_LANES: Mapping[type, str] = {
+    str: "value_str",
+    int: "value_int",
+    float: "value_float",
+    bool: "value_bool",
+}
+JSON_LANE = "value_json"
 
 
-def facts_columns(facts: FileFacts) -> dict[str, Columns]:
-    """The rows of ``facts`` as columns per dataset.
+class PlainTables(NamedTuple):
+    """One batch of rows per dataset, before the registry schema is applied."""
 
-    Column-wise comprehensions rather than a row loop: props are most of the rows.
-    """
-    nodes = {name: [getattr(row, name) for row in facts.nodes] for name in _fields(facts.nodes)}
-    edges = {name: [getattr(row, name) for row in facts.edges] for name in _fields(facts.edges)}
-    return {
-        NODES: Columns(nodes),
-        EDGES: Columns(edges),
-        PROPS: _prop_columns([p for p in facts.props if not p.is_json]),
-        PROPS_JSON: _prop_columns([p for p in facts.props if p.is_json]),
-    }
+    nodes: pa.Table
+    edges: pa.Table
+    props: pa.Table
+    props_json: pa.Table
+
+    def by_dataset(self) -> dict[str, pa.Table]:
+        return dict(zip(DATASETS, self, strict=True))
 
 
-def _prop_columns(props: Sequence[PropRow]) -> Columns:
-    values = [p.value for p in props]
-    json_lane = bool(props) and props[0].is_json
-
-    def lane(kind: type) -> list[object]:
-        return [v if type(v) is kind else None for v in values]
-
-    empty: list[object] = [None] * len(props)
-    return Columns(
-        {
-            "entity_kind": [p.entity_kind for p in props],
-            "entity_id": [p.entity_id for p in props],
-            "prop_key": [p.prop_key for p in props],
-            "value_str": empty if json_lane else lane(str),
-            "value_int": empty if json_lane else lane(int),
-            "value_float": empty if json_lane else lane(float),
-            "value_bool": empty if json_lane else lane(bool),
-            "value_json": lane(str) if json_lane else empty,
-        }
+def plain_tables(facts: FileFacts, contracts: Mapping[str, DatasetContract]) -> PlainTables:
+    """The rows of ``facts`` as plain tables named and typed after the dataset schemas."""
+    plain = {name: _plain_schema(contract.schema) for name, contract in contracts.items()}
+    columns = list(facts.columns.values())
+    return PlainTables(
+        _row_table(facts.nodes, plain[NODES]),
+        _row_table(facts.edges, plain[EDGES]),
+        _prop_table([c for c in columns if not c.is_json], plain[PROPS]),
+        _prop_table([c for c in columns if c.is_json], plain[PROPS_JSON]),
     )
 
 
-def _fields(rows: Sequence[object]) -> tuple[str, ...]:
-    return tuple(getattr(type(rows[0]), "_fields", ())) if rows else ()
-
-
-def facts_tables(facts: FileFacts, contracts: Mapping[str, DatasetContract]) -> dict[str, pa.Table]:
-    """One file's rows as a table per dataset: schema, dedupe contract and canonical sort."""
-    columns = facts_columns(facts)
-    return {name: dataset_table([columns[name]], contract) for name, contract in contracts.items()}
-
-
-def batch_table(tables: Sequence[pa.Table], contract: DatasetContract) -> pa.Table:
-    """Per-file tables of one dataset as one table in canonical sort."""
-    if not tables:
-        return contract.schema.empty_table()
-    return sort_table(pa.concat_tables(tables), _spec(contract.canonical_sort))
-
-
-def dataset_table(parts: Sequence[Columns], contract: DatasetContract) -> pa.Table:
-    """One dataset's table from column parts: registry schema, dedupe contract, canonical sort."""
+def dataset_table(table: pa.Table, contract: DatasetContract) -> pa.Table:
+    """A plain table in the registry schema, deduplicated by contract, in canonical sort."""
     schema = contract.schema
     arrays = []
     for field in schema:
-        values: list[object] = []
-        for part in parts:
-            values.extend(part.values.get(field.name) or [None] * part.rows)
-        plain = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
-        arrays.append(pa.array(values, type=plain).cast(field.type))
-    table = pa.Table.from_arrays(arrays, schema=schema)
-    if contract.dedupe_strategy == DedupeStrategy.KEEP_FIRST_AFTER_SORT and contract.dedupe_keys:
-        table = keep_first(table, contract.dedupe_keys, _spec(contract.tie_breakers))
-    return sort_table(table, _spec(contract.canonical_sort))
+        if field.name in table.column_names:
+            arrays.append(table.column(field.name).cast(field.type))
+        else:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+    shaped = pa.Table.from_arrays(arrays, schema=schema)
+    canonical = _spec(contract.canonical_sort)
+    ordered = sort_table(shaped, canonical)
+    keys = contract.dedupe_keys
+    if contract.dedupe_strategy != DedupeStrategy.KEEP_FIRST_AFTER_SORT or not keys:
+        return ordered
+    if rows_are_distinct(ordered, keys, canonical):
+        return ordered
+    return sort_table(keep_first(ordered, keys, _spec(contract.tie_breakers)), canonical)
+
+
+def facts_tables(facts: FileFacts, contracts: Mapping[str, DatasetContract]) -> dict[str, pa.Table]:
+    """The rows of ``facts`` as one finished table per dataset."""
+    plain = plain_tables(facts, contracts).by_dataset()
+    return {name: dataset_table(plain[name], contract) for name, contract in contracts.items()}
+
+
+def props_sorted(contracts: Mapping[str, DatasetContract]) -> bool:
+    """Whether the prop datasets' canonical sort starts with entity kind, entity id and key."""
+    head = [(column, "ascending") for column in ("entity_kind", "entity_id", "prop_key")]
+    return all(_spec(contracts[name].canonical_sort)[:3] == head for name in (PROPS, PROPS_JSON))
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema(
+        pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+        for f in schema
+    )
+
+
+def _row_table(rows: Sequence[tuple[object, ...]], schema: pa.Schema) -> pa.Table:
+    """NamedTuple rows -> the schema's columns named like the row fields."""
+    names: tuple[str, ...] = getattr(type(rows[0]), "_fields", ()) if rows else ()
+    if not names:
+        return schema.empty_table()
+    fields = [f for f in schema if f.name in names]
+    arrays = [pa.array(list(map(itemgetter(names.index(f.name)), rows)), f.type) for f in fields]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _prop_table(columns: Iterable[PropColumn], schema: pa.Schema) -> pa.Table:
+    """One record batch per ``PropColumn``: constant kind and key, the values in their lane."""
+    batches = [_prop_batch(column, schema) for column in columns if column.ids]
+    if not batches:
+        return schema.empty_table()
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def _prop_batch(column: PropColumn, schema: pa.Schema) -> pa.RecordBatch:
+    count = len(column.ids)
+    lanes = _lane_values(column)
+    arrays = []
+    for field in schema:
+        if field.name == "entity_kind":
+            arrays.append(pa.repeat(pa.scalar(column.entity_kind, field.type), count))
+        elif field.name == "prop_key":
+            arrays.append(pa.repeat(pa.scalar(column.prop_key, field.type), count))
+        elif field.name == "entity_id":
+            arrays.append(pa.array(column.ids, type=field.type))
+        elif field.name in lanes:
+            arrays.append(pa.array(lanes[field.name], type=field.type))
+        else:
+            arrays.append(pa.nulls(count, field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _lane_values(column: PropColumn) -> dict[str, Sequence[PropValue]]:
+    """The column's values by ``value_*`` lane; one lane unless the values' types are mixed."""
+    values = column.values
+    if column.is_json:
+        return {JSON_LANE: values}
+    types = set(map(type, values))  # exact types: a bool is not an int here
+    if len(types) == 1:
+        lane = _LANES.get(types.pop())
+        if lane is not None:
+            return {lane: values}
+    return {lane: [v if type(v) is kind else None for v in values] for kind, lane in _LANES.items()}
 
 
 def _spec(keys: Sequence[SortKey]) -> list[tuple[str, str]]:

@@ -5,8 +5,9 @@
 1. exports the registry with the same runner as ``python -m generator``
    (``run_registry_exports(output_dir)`` -> ``output_dir/registry/{cpg,relspec}``);
 2. loads the contracts and dataset contracts back from that registry (not from spec constants);
-3. extracts every ``.py``/``.pyi`` file in worker processes (``graph.extract``), validates its
-   rows against the contracts, and streams them to Delta in batches of files:
+3. extracts every ``.py``/``.pyi`` file in worker processes (``graph.extract``), a batch of files
+   per task: a worker validates the batch's rows against the contracts and shapes them into the
+   datasets' tables (schema, dedupe, canonical sort), and the parent appends them to Delta:
    ``output_dir/cpg_nodes_v1``, ``cpg_edges_v1``, ``cpg_props_v1``, ``cpg_props_json_v1`` and
    the violations in ``cpg_build_violations``.
 
@@ -17,6 +18,7 @@ every other file is complete.
 from __future__ import annotations
 
 import errno
+import math
 import multiprocessing
 import os
 import stat
@@ -39,14 +41,22 @@ from graph.extract.filesystem import (
     package_dirs,
 )
 from graph.extract.rows import FileFacts
-from graph.facts_tables import DATASETS, batch_table, facts_tables
+from graph.facts_tables import (
+    DATASETS,
+    PlainTables,
+    dataset_table,
+    facts_tables,
+    plain_tables,
+    props_sorted,
+)
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
 from graph.scan import display_path, python_files
 from storage.deltalake.delta import append_table_delta, write_table_delta
 from storage.deltalake.registry_runner import run_registry_exports
 from storage.spec_codec import encode_table
 
-DEFAULT_BATCH_FILES = 64
+DEFAULT_BATCH_FILES = 32
+"""Files per worker task and per Delta append: rows are sorted within such a batch."""
 
 
 class OutputNotWritableError(PermissionError):
@@ -65,7 +75,8 @@ class BuildResult:
 
 
 @dataclass(frozen=True)
-class _FileOutcome:
+class _BatchOutcome:
+    files: int
     tables: dict[str, pa.Table]
     violations: list[ContractViolation]
     diagnostics: int
@@ -83,7 +94,7 @@ def _init_worker(
 ) -> None:
     registry = ContractRegistry(*contracts)  # type: ignore[arg-type]
     _WORKER.update(
-        validator=RowValidator(registry),
+        validator=RowValidator(registry, datasets),
         datasets=datasets,
         repo_id=repo_id,
         repo=repo,
@@ -91,8 +102,8 @@ def _init_worker(
     )
 
 
-def _extract_one(relpath: str) -> _FileOutcome:
-    """Read, extract and validate one file (in a worker process)."""
+def _extract_batch(relpaths: Sequence[str]) -> _BatchOutcome:
+    """Read, extract, validate and shape a batch of files (in a worker process)."""
     repo_id = str(_WORKER["repo_id"])
     repo = _WORKER["repo"]
     assert isinstance(repo, Path)
@@ -102,9 +113,15 @@ def _extract_one(relpath: str) -> _FileOutcome:
     assert isinstance(packages, frozenset)
     datasets = _WORKER["datasets"]
     assert isinstance(datasets, dict)
-    facts = _read_and_extract(repo, repo_id, relpath, packages)
+    facts = FileFacts()
+    for relpath in relpaths:
+        facts.extend(_read_and_extract(repo, repo_id, relpath, packages))
     diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
-    return _FileOutcome(facts_tables(facts, datasets), validator.validate(facts), diags)
+    plain = plain_tables(facts, datasets).by_dataset()
+    tables = {name: dataset_table(table, datasets[name]) for name, table in plain.items()}
+    shaped = PlainTables(*(tables[name] for name in DATASETS))
+    violations = validator.validate_tables(shaped, props_sorted=props_sorted(datasets))
+    return _BatchOutcome(len(relpaths), tables, violations, diags)
 
 
 def _read_and_extract(
@@ -168,14 +185,11 @@ class _DatasetWriter:
         self.started: set[str] = set()
         self.rows = dict.fromkeys(contracts, 0)
 
-    def write(self, parts: dict[str, list[pa.Table]]) -> None:
-        for name, contract in self.contracts.items():
-            self._put(name, batch_table(parts[name], contract))
+    def write(self, tables: dict[str, pa.Table]) -> None:
+        for name in self.contracts:
+            self.write_table(name, tables[name])
 
     def write_table(self, name: str, table: pa.Table) -> None:
-        self._put(name, table)
-
-    def _put(self, name: str, table: pa.Table) -> None:
         path = self.output_dir / name
         if name in self.started:
             if table.num_rows:
@@ -216,20 +230,15 @@ def build_graph_product(
     violations = _repo_level(repo_id, repo, relpaths, registry, writer)
     if on_start is not None:
         on_start(len(relpaths))
-    parts = _empty_parts()
-    pending = 0
-    for outcome in _outcomes(registry, contracts, repo_id, repo, packages, relpaths, workers):
-        for name, table in outcome.tables.items():
-            parts[name].append(table)
+    batches = _outcomes(
+        registry, contracts, repo_id, repo, packages, relpaths, workers, batch_files
+    )
+    for outcome in batches:
+        writer.write(outcome.tables)
         violations.extend(outcome.violations)
         result.diagnostics += outcome.diagnostics
-        pending += 1
-        if pending >= batch_files:
-            writer.write(parts)
-            parts, pending = _empty_parts(), 0
         if on_file is not None:
-            on_file(1)
-    writer.write(parts)
+            on_file(outcome.files)
     writer.write_table(
         VIOLATIONS_TABLE, encode_table(ContractViolation, violations, VIOLATIONS_TABLE)
     )
@@ -249,12 +258,8 @@ def _repo_level(
     paths = [display_path(relpath) for relpath in relpaths]
     facts = extract_repo(repo_id, repo.name, paths)
     files = {file_node_id(repo_id, path): "PY_FILE" for path in paths}
-    writer.write({name: [table] for name, table in facts_tables(facts, writer.contracts).items()})
-    return RowValidator(registry).validate(facts, files)
-
-
-def _empty_parts() -> dict[str, list[pa.Table]]:
-    return {name: [] for name in DATASETS}
+    writer.write(facts_tables(facts, writer.contracts))
+    return RowValidator(registry, writer.contracts).validate(facts, files)
 
 
 def _outcomes(
@@ -265,8 +270,12 @@ def _outcomes(
     packages: frozenset[str],
     relpaths: Sequence[str],
     workers: int | None,
-) -> Iterator[_FileOutcome]:
-    """Per-file outcomes in path order; extraction runs in ``workers`` processes.
+    batch_files: int,
+) -> Iterator[_BatchOutcome]:
+    """Outcomes of batches of files, in path order; extraction runs in ``workers`` processes.
+
+    A batch has at most ``batch_files`` files, fewer for a small repository so that every
+    worker gets some.
 
     Workers are spawned, not forked: deltalake's runtime does not survive a fork. They get the
     contracts the parent loaded from the registry, so they never read Delta themselves.
@@ -279,18 +288,20 @@ def _outcomes(
         registry.prop_enums,
     )
     init_args = (contracts, datasets, repo_id, repo, packages)
-    if count <= 1 or len(relpaths) < 2:
+    size = max(1, min(batch_files, math.ceil(len(relpaths) / (4 * max(count, 1)))))
+    batches = [relpaths[i : i + size] for i in range(0, len(relpaths), size)]
+    if count <= 1 or len(batches) < 2:
         _init_worker(*init_args)
-        yield from map(_extract_one, relpaths)
+        yield from map(_extract_batch, batches)
         return
     context = multiprocessing.get_context("spawn")
-    window = count * 4  # files in flight: bounds memory when writing is the slower side
+    window = count * 2  # batches in flight: bounds memory when writing is the slower side
     with ProcessPoolExecutor(
         count, mp_context=context, initializer=_init_worker, initargs=init_args
     ) as pool:
-        pending: deque[Future[_FileOutcome]] = deque()
-        for relpath in relpaths:
-            pending.append(pool.submit(_extract_one, relpath))
+        pending: deque[Future[_BatchOutcome]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(_extract_batch, batch))
             if len(pending) >= window:
                 yield pending.popleft().result()
         while pending:

@@ -2,6 +2,11 @@
 
 Every problem becomes a ``ContractViolation`` row (the build's diagnostics table); nothing is
 dropped, so a violating row is still written and the violation says what is wrong with it.
+
+The checks run on Arrow tables (``facts_tables.PlainTables``), not row by row: a build checks tens
+of millions of prop rows. Each check first reduces the rows to their distinct combinations (node
+kinds; edge kind, origin and endpoint kinds; entity kind, kind, prop key and value lane), decides
+per combination, and only goes back to the rows of a combination that breaks a rule, to name them.
 """
 
 from __future__ import annotations
@@ -10,9 +15,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cpg.contract_registry import ContractRegistry
 from cpg.contracts import PropSpec, PropType
-from graph.extract.rows import EDGE, NODE, EdgeRow, FileFacts, NodeRow, PropRow
+from cpg.registry_specs import DatasetContract, dataset_contract
+from graph.extract.rows import EDGE, NODE, FileFacts
+from graph.facts_tables import DATASETS, JSON_LANE, PlainTables, plain_tables
+from storage.table_order import rows_are_distinct, sort_table
 
 VIOLATIONS_TABLE = "cpg_build_violations"
 
@@ -29,171 +40,444 @@ class ContractViolation:
     detail: str
 
 
+_LANE_BITS: Mapping[str, int] = {
+    "value_str": 1,
+    "value_int": 2,
+    "value_float": 4,
+    "value_bool": 8,
+    JSON_LANE: 16,
+}
+"""Which ``value_*`` columns of a prop row are set, as one small int per row."""
+
+_ENTITY_KEY = ("entity_kind", "entity_id", "prop_key")
+
+_LANE_OF_TYPE: Mapping[PropType, int] = {
+    PropType.STR: 1,
+    PropType.INT: 2,
+    PropType.FLOAT: 4,
+    PropType.BOOL: 8,
+    PropType.JSON: 16,
+}
+_LANE_NAMES: Mapping[int, str] = {1: "str", 2: "int", 4: "float", 8: "bool", 16: "json", 0: "null"}
+
+
 @dataclass(frozen=True)
-class _PropRules:
-    required: frozenset[str]
-    declared: Mapping[str, PropSpec]
+class _PropCheck:
+    """What one declared prop must look like: its lane and enum values."""
+
+    lane: int
+    enum: str | None
+    enum_values: frozenset[str] | None
+    type_name: str
+
+
+@dataclass(frozen=True)
+class _KindRules:
+    required: tuple[str, ...]
+    declared: Mapping[str, _PropCheck]
 
 
 class RowValidator:
-    """Validates the rows of one file (or of the repository listing) against a registry."""
+    """Validates rows (of a batch of files, or of the repository listing) against a registry.
 
-    def __init__(self, registry: ContractRegistry) -> None:
+    ``datasets`` shape the tables ``validate(facts)`` builds; by default the default registry's.
+    """
+
+    def __init__(
+        self,
+        registry: ContractRegistry,
+        datasets: Mapping[str, DatasetContract] | None = None,
+    ) -> None:
         self.registry = registry
-        self._enums = {e.name: frozenset(e.values) for e in registry.prop_enums}
-        self._rules: dict[tuple[str, str], _PropRules] = {}
+        self.datasets = datasets
+        enums = {e.name: frozenset(e.values) for e in registry.prop_enums}
+        self._rules: dict[tuple[str, str], _KindRules] = {}
         for node in registry.node_contracts:
-            self._rules[(NODE, node.kind)] = _rules(node.required_props, node.optional_props)
+            self._rules[(NODE, node.kind)] = _kind_rules(
+                node.required_props, node.optional_props, enums
+            )
         for edge in registry.edge_contracts:
-            self._rules[(EDGE, edge.kind)] = _rules(edge.required_props, edge.optional_props)
-        self._checks = {
-            key: {
-                name: self._check(spec, name in rules.required)
-                for name, spec in rules.declared.items()
-            }
-            for key, rules in self._rules.items()
-        }
-
-    def _check(self, spec: PropSpec, required: bool) -> _PropCheck:
-        return _PropCheck(
-            name=spec.name,
-            python_type=_PYTHON_TYPES[spec.type],
-            is_json=spec.type == PropType.JSON,
-            enum=spec.enum,
-            enum_values=None if spec.enum is None else self._enums.get(spec.enum, frozenset()),
-            required=required,
-            type_name=str(spec.type),
-        )
+            self._rules[(EDGE, edge.kind)] = _kind_rules(
+                edge.required_props, edge.optional_props, enums
+            )
 
     def validate(
         self, facts: FileFacts, known_nodes: Mapping[str, str] = MappingProxyType({})
     ) -> list[ContractViolation]:
         """Violations of ``facts``; ``known_nodes`` maps node ids outside ``facts`` to kinds."""
-        kinds = dict(known_nodes)
-        kinds.update((node.node_id, node.node_kind) for node in facts.nodes)
-        entities: dict[tuple[str, str], tuple[str, str | None]] = {}
-        violations: list[ContractViolation] = []
-        for node in facts.nodes:
-            entities[(NODE, node.node_id)] = (node.node_kind, node.path)
-            violations.extend(self._node(node))
-        for edge in facts.edges:
-            entities[(EDGE, edge.edge_id)] = (edge.edge_kind, edge.path)
-            violations.extend(self._edge(edge, kinds))
-        violations.extend(self._props(facts.props, entities))
-        return violations
+        datasets = self.datasets
+        if datasets is None:
+            datasets = {name: dataset_contract(name) for name in DATASETS}
+        return self.validate_tables(plain_tables(facts, datasets), known_nodes)
 
-    def _node(self, node: NodeRow) -> Iterator[ContractViolation]:
-        if (NODE, node.node_kind) not in self._rules:
-            yield ContractViolation(
-                "UNKNOWN_NODE_KIND",
-                NODE,
-                node.node_id,
-                node.node_kind,
-                node.path,
-                f"node kind {node.node_kind!r} has no contract",
-            )
+    def validate_tables(
+        self,
+        tables: PlainTables,
+        known_nodes: Mapping[str, str] = MappingProxyType({}),
+        *,
+        props_sorted: bool = False,
+    ) -> list[ContractViolation]:
+        """Violations of the rows in ``tables``, ordered by path, entity and rule.
 
-    def _edge(self, edge: EdgeRow, kinds: Mapping[str, str]) -> Iterator[ContractViolation]:
-        def violation(rule: str, detail: str) -> ContractViolation:
-            return ContractViolation(rule, EDGE, edge.edge_id, edge.edge_kind, edge.path, detail)
+        ``props_sorted``: both prop tables are sorted by entity kind, entity id and key (as the
+        pipeline's shaped tables are), which lets a cheap check prove no entity repeats a key.
+        """
+        nodes = _Entities.of(tables.nodes, "node_id", "node_kind")
+        edges = _Entities.of(tables.edges, "edge_id", "edge_kind")
+        parts = [tables.props, tables.props_json]
+        if not props_sorted:
+            parts = [sort_table(part, _ENTITY_KEY) for part in parts]
+        exact = all(rows_are_distinct(part, _ENTITY_KEY, _ENTITY_KEY) for part in parts)
+        violations = [
+            *self._nodes(nodes),
+            *self._edges(tables.edges, edges, nodes.with_known(known_nodes)),
+            *self._props(pa.concat_tables(parts), _Lookup(nodes, edges), exact),
+        ]
+        return sorted(
+            violations, key=lambda v: (v.path or "", v.entity_kind, v.entity_id, v.rule, v.detail)
+        )
 
-        if (EDGE, edge.edge_kind) not in self._rules:
-            yield violation("UNKNOWN_EDGE_KIND", f"edge kind {edge.edge_kind!r} has no contract")
+    # ------------------------------------------------------------------ nodes
+
+    def _nodes(self, nodes: _Entities) -> Iterator[ContractViolation]:
+        for kind in pc.unique(nodes.kinds).to_pylist():
+            if (NODE, kind) in self._rules:
+                continue
+            for node_id, path in nodes.rows_of_kind(kind):
+                detail = f"node kind {kind!r} has no contract"
+                yield ContractViolation("UNKNOWN_NODE_KIND", NODE, node_id, kind, path, detail)
+
+    # ------------------------------------------------------------------ edges
+
+    def _edges(
+        self, table: pa.Table, edges: _Entities, nodes: _Entities
+    ) -> Iterator[ContractViolation]:
+        if not table.num_rows:
             return
-        contract = self.registry.edge_contract(edge.edge_kind)
-        if edge.origin not in contract.allowed_sources:
+        src_kinds = nodes.kind_of(table.column("src_node_id"))
+        dst_kinds = nodes.kind_of(table.column("dst_node_id"))
+        keyed = pa.table(
+            {
+                "edge_kind": edges.kinds,
+                "origin": table.column("origin").cast(pa.string()),
+                "src_kind": src_kinds,
+                "dst_kind": dst_kinds,
+            }
+        )
+        for combo in _distinct(keyed):
+            if not self._edge_combo_breaks(combo):
+                continue
+            mask = _matching(keyed, combo)
+            for row in table.filter(mask).to_pylist():
+                yield from self._edge_row(row, combo["src_kind"], combo["dst_kind"])
+
+    def _edge_combo_breaks(self, combo: Mapping[str, object]) -> bool:
+        kind = combo["edge_kind"]
+        if not isinstance(kind, str) or (EDGE, kind) not in self._rules:
+            return True
+        contract = self.registry.edge_contract(kind)
+        return (
+            combo["origin"] not in contract.allowed_sources
+            or combo["src_kind"] not in contract.src_kinds
+            or combo["dst_kind"] not in contract.dst_kinds
+        )
+
+    def _edge_row(
+        self, row: Mapping[str, object], src_kind: object, dst_kind: object
+    ) -> Iterator[ContractViolation]:
+        kind = str(row["edge_kind"])
+        edge_id = str(row["edge_id"])
+        path = row.get("path")
+        where = path if isinstance(path, str) else None
+
+        def violation(rule: str, detail: str) -> ContractViolation:
+            return ContractViolation(rule, EDGE, edge_id, kind, where, detail)
+
+        if (EDGE, kind) not in self._rules:
+            yield violation("UNKNOWN_EDGE_KIND", f"edge kind {kind!r} has no contract")
+            return
+        contract = self.registry.edge_contract(kind)
+        origin = row.get("origin")
+        if origin not in contract.allowed_sources:
             allowed = ", ".join(contract.allowed_sources)
-            yield violation("ORIGIN_NOT_ALLOWED", f"origin {edge.origin!r} not in ({allowed})")
-        for side, node_id, allowed_kinds in (
-            ("src", edge.src_node_id, contract.src_kinds),
-            ("dst", edge.dst_node_id, contract.dst_kinds),
+            yield violation("ORIGIN_NOT_ALLOWED", f"origin {origin!r} not in ({allowed})")
+        for side, node_id, node_kind, allowed_kinds in (
+            ("src", row["src_node_id"], src_kind, contract.src_kinds),
+            ("dst", row["dst_node_id"], dst_kind, contract.dst_kinds),
         ):
-            kind = kinds.get(node_id)
-            if kind is None:
+            if node_kind is None:
                 yield violation("DANGLING_ENDPOINT", f"{side} node {node_id!r} was not emitted")
-            elif kind not in allowed_kinds:
-                yield violation(
-                    "ENDPOINT_KIND_NOT_ALLOWED",
-                    f"{side} node {node_id!r} is a {kind}, not one of {', '.join(allowed_kinds)}",
-                )
+            elif node_kind not in allowed_kinds:
+                kinds = ", ".join(allowed_kinds)
+                detail = f"{side} node {node_id!r} is a {node_kind}, not one of {kinds}"
+                yield violation("ENDPOINT_KIND_NOT_ALLOWED", detail)
+
+    # ------------------------------------------------------------------ props
 
     def _props(
-        self, props: list[PropRow], entities: Mapping[tuple[str, str], tuple[str, str | None]]
-    ) -> list[ContractViolation]:
-        """Prop violations; one tight loop, since props are most of the rows."""
-        violations: list[ContractViolation] = []
-        required_seen: dict[tuple[str, str], int] = dict.fromkeys(entities, 0)
-        checks = self._checks
-        for prop in props:
-            key = (prop.entity_kind, prop.entity_id)
-            entity = entities.get(key)
-            if entity is None:
-                detail = f"prop {prop.prop_key!r} belongs to no emitted {prop.entity_kind}"
-                violations.append(
-                    ContractViolation("PROP_OF_UNKNOWN_ENTITY", key[0], key[1], "", None, detail)
-                )
+        self, props: pa.Table, entities: _Lookup, counts_exact: bool
+    ) -> Iterator[ContractViolation]:
+        kind = entities.kind_of(props.column("entity_kind"), props.column("entity_id"))
+        keyed = pa.table(
+            {
+                "entity_kind": props.column("entity_kind"),
+                "kind": kind,
+                "prop_key": props.column("prop_key"),
+                "lane": _lane_codes(props),
+            }
+        )
+        combos = (
+            keyed.group_by(keyed.column_names, use_threads=False)
+            .aggregate([("lane", "count")])
+            .to_pylist()
+        )
+        seen: dict[tuple[str, str, str], list[int]] = {}
+        for combo in combos:
+            problem = self._prop_combo_problem(combo)
+            ek, k, key = combo["entity_kind"], combo["kind"], combo["prop_key"]
+            if k is not None:
+                seen.setdefault((ek, k, key), []).append(combo["lane_count"])
+            if problem is None:
                 continue
-            declared = checks.get((key[0], entity[0]))
-            if declared is None:
-                continue
-            check = declared.get(prop.prop_key)
-            problem = _prop_problem(prop, check)
-            if problem is not None:
-                violations.append(ContractViolation(problem[0], *key, *entity, problem[1]))
-            elif check is not None and check.required:
-                required_seen[key] += 1
-        for key, seen in required_seen.items():
-            kind, path = entities[key]
-            rules = self._rules.get((key[0], kind))
-            if rules is None or seen == len(rules.required):
-                continue
-            have = {p.prop_key for p in props if (p.entity_kind, p.entity_id) == key}
-            violations.extend(
-                ContractViolation(
-                    "MISSING_REQUIRED_PROP", *key, kind, path, f"required prop {name!r} is missing"
-                )
-                for name in sorted(rules.required - have)
-            )
-        return violations
+            rows = props.filter(_matching(keyed, {c: combo[c] for c in keyed.column_names}))
+            yield from self._prop_rows(problem, combo, rows, entities)
+        if not counts_exact:
+            seen = {}  # a repeated (entity, key) could hide a missing one: check every kind
+        yield from self._missing(props, keyed, entities, seen)
+
+    def _prop_combo_problem(self, combo: Mapping[str, object]) -> str | None:
+        """The rule every row of this (entity kind, kind, key, lane) breaks, or ``"enum"``."""
+        if combo["kind"] is None:
+            return "PROP_OF_UNKNOWN_ENTITY"
+        rules = self._rules.get((str(combo["entity_kind"]), str(combo["kind"])))
+        if rules is None:
+            return None  # the unknown kind is reported on its node or edge
+        check = rules.declared.get(str(combo["prop_key"]))
+        if check is None:
+            return "UNDECLARED_PROP"
+        if combo["lane"] != check.lane:
+            return "PROP_TYPE"
+        return "PROP_ENUM" if check.enum_values is not None else None
+
+    def _prop_rows(
+        self,
+        rule: str,
+        combo: Mapping[str, object],
+        rows: pa.Table,
+        entities: _Lookup,
+    ) -> Iterator[ContractViolation]:
+        ek, key = str(combo["entity_kind"]), str(combo["prop_key"])
+        kind = "" if combo["kind"] is None else str(combo["kind"])
+        if rule == "PROP_OF_UNKNOWN_ENTITY":
+            detail = f"prop {key!r} belongs to no emitted {ek}"
+            for entity_id in rows.column("entity_id").to_pylist():
+                yield ContractViolation(rule, ek, entity_id, "", None, detail)
+            return
+        check = self._rules[(ek, kind)].declared.get(key)
+        details: list[str]
+        if check is None:
+            details = [f"prop {key!r} is not in the contract"] * rows.num_rows
+        elif rule == "PROP_TYPE":
+            got = _LANE_NAMES.get(int(str(combo["lane"])), "mixed")
+            details = [
+                f"prop {key!r} is {got}, the contract says {check.type_name}"
+            ] * rows.num_rows
+        else:
+            assert check.enum_values is not None
+            allowed = pa.array(sorted(check.enum_values), pa.string())
+            rows = rows.filter(pc.invert(pc.is_in(rows.column("value_str"), value_set=allowed)))
+            details = [
+                f"prop {key!r} = {value!r} is not a value of enum {check.enum}"
+                for value in rows.column("value_str").to_pylist()
+            ]
+        if not rows.num_rows:
+            return
+        paths = entities.path_of(rows.column("entity_kind"), rows.column("entity_id"))
+        for entity_id, path, detail in zip(
+            rows.column("entity_id").to_pylist(), paths.to_pylist(), details, strict=True
+        ):
+            yield ContractViolation(rule, ek, entity_id, kind, path, detail)
+
+    def _missing(
+        self,
+        props: pa.Table,
+        keyed: pa.Table,
+        entities: _Lookup,
+        seen: Mapping[tuple[str, str, str], list[int]],
+    ) -> Iterator[ContractViolation]:
+        """MISSING_REQUIRED_PROP: an entity with no row at all for a required prop key.
+
+        ``seen`` counts the prop rows per (entity kind, kind, key) and lane; one lane with as many
+        rows as there are entities of the kind means every entity has the key.
+        """
+        for ek, group in ((NODE, entities.nodes), (EDGE, entities.edges)):
+            for kind, count in group.counts().items():
+                rules = self._rules.get((ek, kind))
+                if rules is None:
+                    continue
+                for key in rules.required:
+                    counts = seen.get((ek, kind, key), [])
+                    if len(counts) == 1 and counts[0] == count:
+                        continue
+                    mask = _matching(keyed, {"entity_kind": ek, "kind": kind, "prop_key": key})
+                    have = pc.filter(props.column("entity_id"), mask)
+                    detail = f"required prop {key!r} is missing"
+                    for entity_id, path in group.rows_of_kind(kind, without=have):
+                        yield ContractViolation(
+                            "MISSING_REQUIRED_PROP", ek, entity_id, kind, path, detail
+                        )
 
 
 @dataclass(frozen=True)
-class _PropCheck:
-    """What one declared prop must look like: Python value type, lane and enum values."""
+class _Entities:
+    """Ids, kinds and paths of the nodes (or edges) of a batch, for lookups by id."""
 
-    name: str
-    python_type: type
-    is_json: bool
-    enum: str | None
-    enum_values: frozenset[str] | None
-    required: bool
-    type_name: str
+    ids: pa.Array
+    kinds: pa.Array
+    paths: pa.Array
+
+    @classmethod
+    def of(cls, table: pa.Table, id_column: str, kind_column: str) -> _Entities:
+        def column(name: str) -> pa.Array:
+            if name not in table.column_names:
+                return pa.nulls(table.num_rows, pa.string())
+            return table.column(name).combine_chunks().cast(pa.string())
+
+        return cls(column(id_column), column(kind_column), column("path"))
+
+    def with_known(self, known: Mapping[str, str]) -> _Entities:
+        """These entities plus ``known`` (ids outside the batch, with their kinds)."""
+        if not known:
+            return self
+        return _Entities(
+            pa.concat_arrays([self.ids, pa.array(list(known), pa.string())]),
+            pa.concat_arrays([self.kinds, pa.array(list(known.values()), pa.string())]),
+            pa.concat_arrays([self.paths, pa.nulls(len(known), pa.string())]),
+        )
+
+    def kind_of(self, ids: pa.ChunkedArray | pa.Array) -> pa.Array:
+        """The kind of each id (null where the id is not one of these entities)."""
+        return self.kinds.take(pc.index_in(ids, value_set=self.ids))
+
+    def counts(self) -> dict[str, int]:
+        """Rows per kind."""
+        grouped = pc.value_counts(self.kinds).to_pylist()
+        return {str(item["values"]): int(item["counts"]) for item in grouped}
+
+    def rows_of_kind(
+        self, kind: str, without: pa.ChunkedArray | pa.Array | None = None
+    ) -> list[tuple[str, str | None]]:
+        """``(id, path)`` of the entities of ``kind``, less those whose id is in ``without``."""
+        mask = pc.equal(self.kinds, kind)
+        if without is not None:
+            mask = pc.and_(mask, pc.invert(pc.is_in(self.ids, value_set=without)))
+        return list(
+            zip(self.ids.filter(mask).to_pylist(), self.paths.filter(mask).to_pylist(), strict=True)
+        )
 
 
-_PYTHON_TYPES: Mapping[PropType, type] = {
-    PropType.STR: str,
-    PropType.INT: int,
-    PropType.FLOAT: float,
-    PropType.BOOL: bool,
-    PropType.JSON: str,
-}
+@dataclass(frozen=True)
+class _Lookup:
+    """Resolves ``(entity_kind, entity_id)`` of prop rows to the kind and path of the entity.
+
+    One hash lookup over node and edge ids together; the entity kind must match the half the id
+    was found in. An id that is both a node's and an edge's takes one lookup per half.
+    """
+
+    nodes: _Entities
+    edges: _Entities
+
+    def _both(self) -> _Entities:
+        return _Entities(
+            pa.concat_arrays([self.nodes.ids, self.edges.ids]),
+            pa.concat_arrays([self.nodes.kinds, self.edges.kinds]),
+            pa.concat_arrays([self.nodes.paths, self.edges.paths]),
+        )
+
+    def _index(
+        self, entity_kind: pa.ChunkedArray | pa.Array, entity_id: pa.ChunkedArray | pa.Array
+    ) -> tuple[_Entities, pa.Array]:
+        """Entities and, per row, the index of its entity there (null when there is none)."""
+        both = self._both()
+        split = len(self.nodes.ids)
+        shared = len(self.edges.ids) and split and pc.any(pc.is_in(self.edges.ids, self.nodes.ids))
+        if shared and shared.as_py():
+            in_nodes = pc.index_in(entity_id, value_set=self.nodes.ids).cast(pa.int64())
+            in_edges = pc.add(
+                pc.index_in(entity_id, value_set=self.edges.ids).cast(pa.int64()), split
+            )
+        else:
+            in_nodes = in_edges = pc.index_in(entity_id, value_set=both.ids).cast(pa.int64())
+        none = pa.scalar(None, pa.int64())
+        index = pc.if_else(
+            pc.equal(entity_kind, NODE),
+            pc.if_else(pc.less(in_nodes, split), in_nodes, none),
+            pc.if_else(
+                pc.equal(entity_kind, EDGE),
+                pc.if_else(pc.greater_equal(in_edges, split), in_edges, none),
+                none,
+            ),
+        )
+        return both, index
+
+    def kind_of(
+        self, entity_kind: pa.ChunkedArray | pa.Array, entity_id: pa.ChunkedArray | pa.Array
+    ) -> pa.Array:
+        both, index = self._index(entity_kind, entity_id)
+        return both.kinds.take(index)
+
+    def path_of(
+        self, entity_kind: pa.ChunkedArray | pa.Array, entity_id: pa.ChunkedArray | pa.Array
+    ) -> pa.Array:
+        both, index = self._index(entity_kind, entity_id)
+        return both.paths.take(index)
 
 
-def _prop_problem(prop: PropRow, check: _PropCheck | None) -> tuple[str, str] | None:
-    """(rule, detail) of what is wrong with one prop, or None."""
-    if check is None:
-        return "UNDECLARED_PROP", f"prop {prop.prop_key!r} is not in the contract"
-    if type(prop.value) is not check.python_type or prop.is_json != check.is_json:
-        got = "json" if prop.is_json else type(prop.value).__name__
-        return "PROP_TYPE", f"prop {prop.prop_key!r} is {got}, the contract says {check.type_name}"
-    if check.enum_values is not None and prop.value not in check.enum_values:
-        detail = f"prop {prop.prop_key!r} = {prop.value!r} is not a value of enum {check.enum}"
-        return "PROP_ENUM", detail
-    return None
+def _lane_codes(props: pa.Table) -> pa.Array:
+    """Per prop row, the sum of the bits of its set ``value_*`` columns."""
+    total: pa.Array | None = None
+    for lane, bit in _LANE_BITS.items():
+        term = pc.multiply(
+            pc.cast(pc.is_valid(props.column(lane)), pa.int8()), pa.scalar(bit, pa.int8())
+        )
+        total = term if total is None else pc.add(total, term)
+    assert total is not None
+    return total
 
 
-def _rules(required: tuple[PropSpec, ...], optional: tuple[PropSpec, ...]) -> _PropRules:
-    return _PropRules(
-        required=frozenset(p.name for p in required),
-        declared={p.name: p for p in (*required, *optional)},
-    )
+def _distinct(table: pa.Table) -> list[dict[str, object]]:
+    """The distinct rows of ``table`` (nulls equal)."""
+    grouped = table.group_by(table.column_names, use_threads=False).aggregate([])
+    rows: list[dict[str, object]] = grouped.to_pylist()
+    return rows
+
+
+def _matching(table: pa.Table, values: Mapping[str, object]) -> pa.Array:
+    """Mask of the rows equal to ``values`` in every named column (null matches null)."""
+    mask: pa.Array | None = None
+    for name, value in values.items():
+        column = table.column(name)
+        if value is None:
+            term = pc.is_null(column)
+        else:
+            term = pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False)
+        mask = term if mask is None else pc.and_(mask, term)
+    assert mask is not None
+    return mask
+
+
+def _kind_rules(
+    required: tuple[PropSpec, ...],
+    optional: tuple[PropSpec, ...],
+    enums: Mapping[str, frozenset[str]],
+) -> _KindRules:
+    declared = {
+        spec.name: _PropCheck(
+            lane=_LANE_OF_TYPE[spec.type],
+            enum=spec.enum,
+            enum_values=None if spec.enum is None else enums.get(spec.enum, frozenset()),
+            type_name=str(spec.type),
+        )
+        for spec in (*required, *optional)
+    }
+    return _KindRules(tuple(p.name for p in required), declared)

@@ -2,6 +2,11 @@
 
 Arrow cannot sort by a dictionary column directly, so such keys are sorted by their values.
 Nulls sort last, as in ``pa.Table.sort_by``.
+
+Sorting goes through ranks: each key column is dictionary-encoded, only its distinct values are
+sorted, and the rows' ranks are packed into as few ``uint64`` words as fit. Arrow's multi-key
+sort compares strings row against row (measured here: 0.8 s for 900k prop rows keyed by entity
+id); a prop table has about four rows per distinct id, and integer keys compare cheaply.
 """
 
 from __future__ import annotations
@@ -18,21 +23,60 @@ def _pairs(keys: SortSpec) -> list[tuple[str, str]]:
     return [(key, "ascending") if isinstance(key, str) else key for key in keys]
 
 
+def _plain(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A dictionary column as its values (Arrow compares and sorts those, not the codes)."""
+    return values.cast(values.type.value_type) if pa.types.is_dictionary(values.type) else values
+
+
 def sort_table(table: pa.Table, keys: SortSpec) -> pa.Table:
     """``table`` stably sorted by ``keys``."""
     pairs = _pairs(keys)
     if not pairs or table.num_rows < 2:
         return table
-    columns = {}
-    for column, _ in pairs:
-        values = table.column(column)
-        if pa.types.is_dictionary(values.type):
-            values = values.cast(values.type.value_type)
-        columns[column] = values
+    return table.take(sort_order(table, pairs))
+
+
+def sort_order(table: pa.Table, keys: SortSpec) -> pa.Array:
+    """The row indices that sort ``table`` stably by ``keys`` (nulls last either way)."""
     import pyarrow.compute as pc  # only needed when there is something to sort
 
-    order = pc.sort_indices(pa.table(columns), sort_keys=pairs)
-    return table.take(order)
+    words: list[pa.Array] = []
+    word: pa.Array | None = None
+    free = 64
+    for column, order in _pairs(keys):
+        rank, width = _rank(_plain(table.column(column)), descending=order == "descending")
+        if word is None or width > free:
+            if word is not None:
+                words.append(word)
+            word, free = rank, 64 - width
+        else:
+            word = pc.bit_wise_or(pc.shift_left(word, pa.scalar(width, pa.uint64())), rank)
+            free -= width
+    if word is not None:
+        words.append(word)
+    if len(words) == 1:
+        return pc.sort_indices(words[0])
+    names = [str(i) for i in range(len(words))]
+    return pc.sort_indices(
+        pa.table(dict(zip(names, words, strict=True))),
+        sort_keys=[(name, "ascending") for name in names],
+    )
+
+
+def _rank(values: pa.ChunkedArray, *, descending: bool) -> tuple[pa.Array, int]:
+    """Dense ``uint64`` rank of each value (nulls ranked last) and the bits the ranks need."""
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(values.type):
+        return pa.repeat(pa.scalar(0, pa.uint64()), len(values)), 1
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    distinct = len(encoded.dictionary)
+    order = "descending" if descending else "ascending"
+    ranks = pc.subtract(
+        pc.rank(encoded.dictionary, sort_keys=order, tiebreaker="dense"), pa.scalar(1, pa.uint64())
+    )
+    row_ranks = pc.fill_null(ranks.take(encoded.indices), pa.scalar(distinct, pa.uint64()))
+    return row_ranks, max(distinct.bit_length(), 1)
 
 
 def keep_first(table: pa.Table, keys: Sequence[str], order: SortSpec) -> pa.Table:
@@ -45,13 +89,42 @@ def keep_first(table: pa.Table, keys: Sequence[str], order: SortSpec) -> pa.Tabl
         return ordered
     import pyarrow.compute as pc  # only needed when there is something to dedupe
 
-    key_columns = {}
-    for key in keys:
-        values = ordered.column(key)
-        if pa.types.is_dictionary(values.type):
-            values = values.cast(values.type.value_type)
-        key_columns[key] = values
+    key_columns = {key: _plain(ordered.column(key)) for key in keys}
     index = pa.array(range(ordered.num_rows), pa.int64())
     grouped = pa.table({**key_columns, "__row": index}).group_by(list(keys), use_threads=False)
     first = grouped.aggregate([("__row", "min")]).column("__row_min")
     return ordered.take(first.take(pc.sort_indices(first)))
+
+
+def rows_are_distinct(table: pa.Table, keys: Sequence[str], sorted_by: SortSpec) -> bool:
+    """True when no two rows of ``table`` (sorted by ``sorted_by``) agree on every ``keys`` column.
+
+    A cheap proof that ``keep_first`` would change nothing; False means "maybe not". Two checks:
+    rows agreeing on every key also agree on the leading sort columns that are keys, so they sit
+    next to each other; with no adjacent pair equal on those columns, no pair is. Else one key
+    column without a repeated value (nulls equal) is enough.
+    """
+    if table.num_rows < 2 or not keys:
+        return True
+    import pyarrow.compute as pc  # only needed when there is something to compare
+
+    prefix = []
+    for column, _ in _pairs(sorted_by):
+        if column not in keys:
+            break
+        prefix.append(column)
+    if prefix:
+        same: pa.Array | None = None
+        for column in prefix:
+            values = _plain(table.column(column)).combine_chunks()
+            after, before = values.slice(1), values.slice(0, len(values) - 1)
+            equal = pc.fill_null(pc.equal(after, before), False)
+            both_null = pc.and_(pc.is_null(after), pc.is_null(before))
+            column_same = pc.or_(equal, both_null)
+            same = column_same if same is None else pc.and_(same, column_same)
+        if same is not None and not pc.any(same).as_py():
+            return True
+    return any(
+        pc.count_distinct(_plain(table.column(key)), mode="all").as_py() == table.num_rows
+        for key in keys
+    )

@@ -343,7 +343,9 @@ def test_the_dedupe_drops_nothing_the_extractor_emitted(small: SmallBuild) -> No
         ids |= {e.edge_id for e in repo_facts.edges if e.path == path}
         facts.nodes.extend(n for n in repo_facts.nodes if n.node_id in ids)
         facts.edges.extend(e for e in repo_facts.edges if e.edge_id in ids)
-        facts.props.extend(p for p in repo_facts.props if p.entity_id in ids)
+        for prop in repo_facts.props:
+            if prop.entity_id in ids:
+                facts.add_prop(prop)
         mine = file_rows(small.rows, path)
         assert len(mine[NODES]) == len(facts.nodes) == len({n.node_id for n in facts.nodes})
         assert len(mine[EDGES]) == len(facts.edges) == len({e.edge_id for e in facts.edges})

@@ -70,13 +70,15 @@ def node_of(facts: FileFacts, kind: str) -> NodeRow:
 
 def replace_prop(facts: FileFacts, entity_id: str, key: str, prop: PropRow | None) -> None:
     """Replace (or, with None, drop) the prop ``key`` of ``entity_id``."""
+    rows = facts.props
     index = next(
-        i for i, row in enumerate(facts.props) if row.entity_id == entity_id and row.prop_key == key
+        i for i, row in enumerate(rows) if row.entity_id == entity_id and row.prop_key == key
     )
     if prop is None:
-        del facts.props[index]
+        del rows[index]
     else:
-        facts.props[index] = prop
+        rows[index] = prop
+    facts.props = rows
 
 
 # --------------------------------------------------------------------------- clean output
@@ -107,7 +109,7 @@ def test_the_registry_on_disk_validates_like_the_in_memory_one(
     exported_registry: Path, validator: RowValidator
 ) -> None:
     facts = real_facts()
-    facts.props.append(PropRow(NODE, FILE_ID, "bogus", 1))
+    facts.add_prop(PropRow(NODE, FILE_ID, "bogus", 1))
     from_disk = RowValidator(load_contracts_from_registry(exported_registry))
     assert from_disk.validate(facts) == validator.validate(facts) != []
 
@@ -194,7 +196,7 @@ def test_endpoint_kind_is_checked_against_known_nodes(validator: RowValidator) -
 
 def test_prop_of_unknown_entity(validator: RowValidator) -> None:
     facts = real_facts()
-    facts.props.append(PropRow(NODE, "AST_NODE:404", "ast_type", "Expr"))
+    facts.add_prop(PropRow(NODE, "AST_NODE:404", "ast_type", "Expr"))
     violation = only(validator.validate(facts))
     assert violation == ContractViolation(
         "PROP_OF_UNKNOWN_ENTITY",
@@ -209,7 +211,7 @@ def test_prop_of_unknown_entity(validator: RowValidator) -> None:
 def test_prop_of_an_edge_id_used_as_a_node_is_unknown(validator: RowValidator) -> None:
     facts = real_facts()
     edge = facts.edges[0]
-    facts.props.append(PropRow(NODE, edge.edge_id, "field", "body"))  # entity_kind is wrong
+    facts.add_prop(PropRow(NODE, edge.edge_id, "field", "body"))  # entity_kind is wrong
     violation = only(validator.validate(facts))
     assert (violation.rule, violation.entity_kind, violation.entity_id) == (
         "PROP_OF_UNKNOWN_ENTITY",
@@ -242,7 +244,7 @@ def test_missing_required_prop_of_an_edge(validator: RowValidator) -> None:
 
 def test_undeclared_prop(validator: RowValidator) -> None:
     facts = real_facts()
-    facts.props.append(PropRow(NODE, FILE_ID, "bogus_prop", 1))
+    facts.add_prop(PropRow(NODE, FILE_ID, "bogus_prop", 1))
     violation = only(validator.validate(facts))
     assert violation == ContractViolation(
         "UNDECLARED_PROP",
@@ -320,8 +322,8 @@ def test_prop_enum_of_an_ast_kind(validator: RowValidator) -> None:
 
 def test_every_problem_of_a_file_is_reported(validator: RowValidator) -> None:
     facts = real_facts()
-    facts.props.append(PropRow(NODE, FILE_ID, "bogus_prop", 1))
-    facts.props.append(PropRow(NODE, "AST_NODE:404", "ast_type", "Expr"))
+    facts.add_prop(PropRow(NODE, FILE_ID, "bogus_prop", 1))
+    facts.add_prop(PropRow(NODE, "AST_NODE:404", "ast_type", "Expr"))
     i = first_index(facts.edges, "AST_PARENT_OF")
     facts.edges[i] = facts.edges[i]._replace(origin="scip")
     rules = sorted(v.rule for v in validator.validate(facts))
@@ -337,7 +339,7 @@ def breaking(extract: Callable[..., FileFacts]) -> Callable[..., FileFacts]:
     def broken(repo_id: str, relpath: str, data: bytes, **kwargs: object) -> FileFacts:
         facts = extract(repo_id, relpath, data, **kwargs)
         if relpath == PATH:
-            facts.props.append(PropRow(NODE, file_node_id(repo_id, relpath), "bogus_prop", 1))
+            facts.add_prop(PropRow(NODE, file_node_id(repo_id, relpath), "bogus_prop", 1))
         return facts
 
     return broken
