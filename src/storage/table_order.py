@@ -69,6 +69,10 @@ def _rank(values: pa.ChunkedArray, *, descending: bool) -> tuple[pa.Array, int]:
 
     if pa.types.is_null(values.type):
         return pa.repeat(pa.scalar(0, pa.uint64()), len(values)), 1
+    if pa.types.is_integer(values.type) and values.type != pa.uint64():
+        ranked = _integer_rank(values, descending=descending)
+        if ranked is not None:
+            return ranked
     encoded = pc.dictionary_encode(values.combine_chunks())
     distinct = len(encoded.dictionary)
     order = "descending" if descending else "ascending"
@@ -94,6 +98,28 @@ def keep_first(table: pa.Table, keys: Sequence[str], order: SortSpec) -> pa.Tabl
     grouped = pa.table({**key_columns, "__row": index}).group_by(list(keys), use_threads=False)
     first = grouped.aggregate([("__row", "min")]).column("__row_min")
     return ordered.take(first.take(pc.sort_indices(first)))
+
+
+def _integer_rank(values: pa.ChunkedArray, *, descending: bool) -> tuple[pa.Array, int] | None:
+    """Integers rank by their distance from the minimum (maximum when descending), no sort;
+    None when that distance does not fit an int64."""
+    import pyarrow.compute as pc
+
+    bounds = pc.min_max(values).as_py()
+    low, high = bounds["min"], bounds["max"]
+    if low is None:  # all null
+        return pa.repeat(pa.scalar(0, pa.uint64()), len(values)), 1
+    spread = high - low
+    if spread >= 2**62:
+        return None
+    wide = values.cast(pa.int64())
+    shifted = (
+        pc.subtract(pa.scalar(high, pa.int64()), wide)
+        if descending
+        else pc.subtract(wide, pa.scalar(low, pa.int64()))
+    )
+    ranks = pc.fill_null(shifted.cast(pa.uint64()), pa.scalar(spread + 1, pa.uint64()))
+    return ranks.combine_chunks(), max((spread + 1).bit_length(), 1)
 
 
 def rows_are_distinct(table: pa.Table, keys: Sequence[str], sorted_by: SortSpec) -> bool:

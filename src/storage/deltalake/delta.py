@@ -7,6 +7,9 @@ canonical sort.
 Storage failures (an unreachable endpoint, a dropped connection, denied access) surface as
 ``DeltaStorageError``, an ``OSError`` whose message is one line naming the table location;
 a commit that lost a race with another writer is a ``DeltaCommitConflictError``.
+
+Data files are Parquet with ZSTD level 1: measured on a batch of CPG tables, as fast to write
+as delta-rs' default (snappy) and half the bytes.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from storage.deltalake.locations import Location, storage_options
@@ -25,6 +28,8 @@ from storage.spec_codec import RegistryDecodeError
 from storage.table_order import SortSpec, sort_table
 
 PathLike = Location
+
+_WRITER = WriterProperties(compression="ZSTD", compression_level=1)
 
 
 class DeltaTableMissingError(FileNotFoundError):
@@ -148,6 +153,7 @@ def _overwrite(
                 schema_mode="overwrite",
                 storage_options=storage_options(path) if isinstance(target, str) else None,
                 commit_properties=properties,
+                writer_properties=_WRITER,
             )
         except CommitFailedError as exc:
             reason = f"another writer committed to the table first ({one_line(exc)})"
@@ -159,7 +165,13 @@ def _overwrite(
 def append_table_delta(path: PathLike, table: pa.Table) -> int:
     """Append ``table`` to the Delta table at ``path`` (same schema); return the new version."""
     with _storage(path, "append to"):
-        write_deltalake(str(path), table, mode="append", storage_options=storage_options(path))
+        write_deltalake(
+            str(path),
+            table,
+            mode="append",
+            storage_options=storage_options(path),
+            writer_properties=_WRITER,
+        )
     return _open(path).version()
 
 
