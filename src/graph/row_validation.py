@@ -232,6 +232,7 @@ class RowValidator:
             .to_pylist()
         )
         seen: dict[tuple[str, str, str], list[int]] = {}
+        enum_rows: tuple[pa.Table, pa.Table] | None = None
         for combo in combos:
             problem = self._prop_combo_problem(combo)
             ek, k, key = combo["entity_kind"], combo["kind"], combo["prop_key"]
@@ -239,11 +240,24 @@ class RowValidator:
                 seen.setdefault((ek, k, key), []).append(combo["lane_count"])
             if problem is None:
                 continue
-            rows = props.filter(_matching(keyed, {c: combo[c] for c in keyed.column_names}))
+            among, where = props, keyed
+            if problem == "PROP_ENUM":  # many rows, all fine as a rule: look only at enum keys
+                if enum_rows is None:
+                    enum_rows = self._enum_rows(props, keyed)
+                among, where = enum_rows
+            rows = among.filter(_matching(where, {c: combo[c] for c in where.column_names}))
             yield from self._prop_rows(problem, combo, rows, entities)
         if not counts_exact:
             seen = {}  # a repeated (entity, key) could hide a missing one: check every kind
         yield from self._missing(props, keyed, entities, seen)
+
+    def _enum_rows(self, props: pa.Table, keyed: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """The prop rows (and their keyed rows) whose key is an enum prop of some contract."""
+        keys = sorted(
+            {name for rules in self._rules.values() for name, c in rules.declared.items() if c.enum}
+        )
+        mask = pc.is_in(keyed.column("prop_key"), value_set=pa.array(keys, pa.string()))
+        return props.filter(mask), keyed.filter(mask)
 
     def _prop_combo_problem(self, combo: Mapping[str, object]) -> str | None:
         """The rule every row of this (entity kind, kind, key, lane) breaks, or ``"enum"``."""
