@@ -229,6 +229,19 @@ def test_missing_required_prop(validator: RowValidator) -> None:
     )
 
 
+def test_missing_required_prop_hidden_by_a_repeated_one(validator: RowValidator) -> None:
+    """Counting rows per kind is not enough: one name's ``id`` twice, another's not at all."""
+    facts = real_facts()
+    names = [node.node_id for node in facts.nodes if node.node_kind == "AST_NAME"]
+    twice = next(p for p in facts.props if p.entity_id == names[0] and p.prop_key == "id")
+    replace_prop(facts, names[1], "id", None)
+    facts.add_prop(twice)
+    violation = only(validator.validate(facts))
+    assert violation == ContractViolation(
+        "MISSING_REQUIRED_PROP", NODE, names[1], "AST_NAME", PATH, "required prop 'id' is missing"
+    )
+
+
 def test_missing_required_prop_of_an_edge(validator: RowValidator) -> None:
     facts = real_facts("def f(:\n")
     diag_edge = next(edge for edge in facts.edges if edge.edge_kind == "HAS_DIAGNOSTIC")
