@@ -1,5 +1,12 @@
-"""Bytecode and control-flow rows from ``dis``: BC_CODE_UNIT, BC_INSTR, CFG_BLOCK, CFG_EXIT and
+"""Bytecode and control-flow rows: BC_CODE_UNIT, BC_INSTR, CFG_BLOCK, CFG_EXIT and
 CFG_NEXT / CFG_JUMP / CFG_BRANCH_TRUE / CFG_BRANCH_FALSE / CFG_BRANCH / CFG_EXC edges.
+
+Instructions come from ``bytecode_decode.decode_instructions``, a fast decoder of CPython 3.11
+``co_code`` that gives the same fields as ``dis.get_instructions`` (``dis`` itself cost ~5.8 us per
+instruction, the largest single cost of the pipeline); the exception table from
+``bytecode_decode.exception_entries`` (the list ``dis.Bytecode(code).exception_entries`` gives).
+BC_INSTR rows are the hot path: their props go straight to the ``FileFacts`` prop columns, in the
+order and with the omissions ``add_node`` would give; spans are cached per file by position.
 
 Code units are the module's code object and every code object nested in ``co_consts``, in
 pre-order. Basic blocks start at offset 0, at jump targets, after every jump, return and raise, and
@@ -14,27 +21,35 @@ every protected range. Edges per block, by its last instruction:
   exception-table entry covers the block (otherwise its CFG_EXC edge is the way out);
 - anything else: CFG_NEXT to the next block (CFG_EXIT after the last);
 - plus CFG_EXC to the handler of the exception-table entry covering the block
-  (``exc_entry_index`` indexes ``dis.Bytecode(code).exception_entries``).
+  (``exc_entry_index`` indexes the code unit's exception table, in ``dis`` order).
 
-``argrepr`` of code-object and frozenset constants is canonical (no addresses, sorted members).
-BC_INSTR's ``opname`` is only set when it differs from ``baseopname`` (never with the
-non-adaptive ``dis`` output used here; it would double a prop row per instruction). ``end_off`` of a
-block is exclusive (the next block's start, or ``len(co_code)``). Instruction spans come from
-``Instruction.positions`` when all four are known. ``compile`` is asked for ``optimize=0`` by the
-caller so the rows do not depend on ``-O``.
+``argrepr`` is ``dis``'s, except that constants are rendered by ``bytecode_decode.const_repr``
+(code objects without their address, frozensets with sorted members, also inside tuples).
+FORMAT_VALUE's is ``dis``'s text (``'repr, with format'``), absent when empty. BC_INSTR's ``opname``
+is only set when it differs from ``baseopname`` (never on ``co_code``, which holds no specialized
+opcodes; it would double a prop row per instruction). ``end_off`` of a block is exclusive (the next
+block's start, or ``len(co_code)``). Instruction spans come from the instruction's
+``co_positions()`` entry when all four numbers are known. ``compile`` is asked for ``optimize=0``
+by the caller so the rows do not depend on ``-O``.
 """
 
 from __future__ import annotations
 
 import bisect
 import dis
+from collections.abc import Callable
 from types import CodeType
-from typing import Protocol
 
 from generated.cpg_contracts import EdgeKind, NodeKind
-from graph.extract.ids import stable_id
+from graph.extract.bytecode_decode import (
+    ExceptionEntry,
+    Instr,
+    decode_instructions,
+    exception_entries,
+)
+from graph.extract.ids import SEP, joined_id, stable_id
 from graph.extract.provenance import edge_row
-from graph.extract.rows import FileFacts, NodeRow, PropValue
+from graph.extract.rows import NODE, FileFacts, NodeRow, PropValue
 from graph.extract.source import LineIndex
 
 BC_CODE_UNIT = NodeKind.BC_CODE_UNIT.value
@@ -60,17 +75,14 @@ _UNCONDITIONAL = frozenset(
 )
 _RETURNS = frozenset({"RETURN_VALUE", "RETURN_CONST"})
 _RAISES = frozenset({"RAISE_VARARGS", "RERAISE"})
-_JUMP_OPCODES = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+_ENDS_BLOCK = _RETURNS | _RAISES
+"""Besides jumps, the instructions after which a new block starts."""
 
-
-class _ExceptionEntry(Protocol):
-    """An entry of ``dis.Bytecode.exception_entries`` (3.11+; ``end`` is exclusive)."""
-
-    start: int
-    end: int
-    target: int
-    depth: int
-    lasti: bool
+_new = tuple.__new__
+_Span = tuple[int | None, int | None]
+_SpanCache = dict[tuple[int, int, int, int], _Span]
+"""Byte spans of the positions seen in one file (~30% of instructions repeat one)."""
+_NO_SPAN: _Span = (None, None)
 
 
 def extract_bytecode_table(
@@ -79,8 +91,9 @@ def extract_bytecode_table(
     """Rows of ``code`` (a compiled module) and every code object nested in it."""
     facts = FileFacts()
     seen: dict[tuple[str, int], int] = {}
+    spans: _SpanCache = {}
     for unit in _code_units(code):
-        qualname = getattr(unit, "co_qualname", unit.co_name)
+        qualname = unit.co_qualname
         key = (qualname, unit.co_firstlineno)
         dup = seen.get(key, 0)
         seen[key] = dup + 1
@@ -96,7 +109,7 @@ def extract_bytecode_table(
             },
             {"flags_json": _flag_names(unit.co_flags)},
         )
-        _UnitCfg(facts, unit, unit_id, path, file_id, lines).emit()
+        _UnitCfg(facts, unit, unit_id, path, file_id, lines, spans).emit()
     return facts
 
 
@@ -114,40 +127,18 @@ def _flag_names(flags: int) -> list[str]:
     return [name for bit, name in sorted(dis.COMPILER_FLAG_NAMES.items()) if flags & bit]
 
 
-def _jump_target(ins: dis.Instruction) -> int | None:
-    """The jump target offset: ``jump_target`` where dis has it (3.13+), else the jump's argval."""
-    target = getattr(ins, "jump_target", None)
-    if target is None and ins.opcode in _JUMP_OPCODES and isinstance(ins.argval, int):
-        target = ins.argval
-    return target if isinstance(target, int) else None
+_Appenders = tuple[Callable[[str], None], Callable[[PropValue], None]]
 
 
-def _argrepr(ins: dis.Instruction) -> str | None:
-    """``argrepr`` without run-dependent text: code objects print their address and frozensets
-    iterate in string-hash order (PYTHONHASHSEED), so both are rendered canonically."""
-    value = ins.argval
-    if isinstance(value, CodeType | frozenset | tuple):
-        return _const_repr(value)
-    return ins.argrepr or None
+def _appenders(facts: FileFacts, key: str) -> _Appenders:
+    """``append`` of the entity ids and of the values of node prop column ``key``."""
+    column = facts.column(NODE, key)
+    return column.ids.append, column.values.append
 
 
-def _const_repr(value: object) -> str:
-    if isinstance(value, CodeType):
-        qualname = getattr(value, "co_qualname", value.co_name)
-        return f"<code object {qualname}, line {value.co_firstlineno}>"
-    if isinstance(value, frozenset):
-        return f"frozenset({{{', '.join(sorted(_const_repr(v) for v in value))}}})"
-    if isinstance(value, tuple):
-        items = [_const_repr(v) for v in value]
-        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-    return repr(value)
-
-
-def _starts_line(ins: dis.Instruction) -> int | None:
-    line: object = ins.starts_line
-    if isinstance(line, bool):  # 3.13+: a flag, the number moved to line_number
-        line = getattr(ins, "line_number", None) if line else None
-    return line if isinstance(line, int) else None
+def _existing_appenders(facts: FileFacts, key: str) -> _Appenders | None:
+    """``_appenders`` of node prop column ``key`` if it exists yet, else None."""
+    return _appenders(facts, key) if (NODE, key, False) in facts.columns else None
 
 
 def _branch_kinds(opname: str) -> tuple[str, str]:
@@ -170,6 +161,7 @@ class _UnitCfg:
         path: str,
         file_id: str,
         lines: LineIndex | None,
+        spans: _SpanCache,
     ) -> None:
         self.facts = facts
         self.code = code
@@ -177,16 +169,16 @@ class _UnitCfg:
         self.path = path
         self.file_id = file_id
         self.lines = lines
+        self.spans = spans
         self.edge_ids: set[str] = set()
 
     def emit(self) -> None:
-        bytecode = dis.Bytecode(self.code)
-        instrs = list(bytecode)
+        instrs = decode_instructions(self.code)
         if not instrs:
             return
-        entries: list[_ExceptionEntry] = list(getattr(bytecode, "exception_entries", ()))
-        instr_ids = [self._instr(ins) for ins in instrs]
-        starts = self._leaders(instrs, entries)
+        entries = exception_entries(self.code)
+        instr_ids, leaders = self._instrs(instrs)
+        starts = self._block_starts(instrs, leaders, entries)
         block_ids = {start: stable_id(CFG_BLOCK, self.unit_id, start) for start in starts}
         exit_id = stable_id(CFG_EXIT, self.unit_id)
         self.facts.add_node(
@@ -215,46 +207,114 @@ class _UnitCfg:
                 },
             )
 
-    def _instr(self, ins: dis.Instruction) -> str:
-        instr_id = stable_id(BC_INSTR, self.unit_id, ins.offset)
-        span = _span(ins, self.lines)
-        base = getattr(ins, "baseopname", None) or ins.opname
-        self.facts.add_node(
-            NodeRow(instr_id, BC_INSTR, self.path, self.file_id, *span),
-            {
-                "instr_id": instr_id,
-                "code_unit_id": self.unit_id,
-                "offset": ins.offset,
-                "baseopname": base,
-                "opname": None if ins.opname == base else ins.opname,
-                "argrepr": _argrepr(ins),
-                "starts_line": _starts_line(ins),
-            },
-        )
-        return instr_id
+    def _instrs(self, instrs: list[Instr]) -> tuple[list[str], set[int]]:
+        """Emit the BC_INSTR rows; ``(instr ids, block leaders found in the instructions)``.
+
+        The hot path of the extractor: one pass with locals only, props appended straight to
+        their ``FileFacts`` columns (what ``add_node`` does, without a dict per instruction).
+        Leaders are offset 0, jump targets and the instruction after a jump, return or raise.
+        """
+        unit_id, path, file_id, facts = self.unit_id, self.path, self.file_id, self.facts
+        span = self.lines.span if self.lines is not None else None
+        spans = self.spans
+        spans_get = spans.get
+        append_node = facts.nodes.append
+        # Set on every instruction: the first one would create them in this order (add_node).
+        id_ids, id_values = _appenders(facts, "instr_id")
+        unit_ids, unit_values = _appenders(facts, "code_unit_id")
+        offset_ids, offset_values = _appenders(facts, "offset")
+        base_ids, base_values = _appenders(facts, "baseopname")
+        # Optional: created at their first value, as add_node (which omits None) does.
+        opname_app = _existing_appenders(facts, "opname")
+        argrepr_app = _existing_appenders(facts, "argrepr")
+        line_app = _existing_appenders(facts, "starts_line")
+        ends_block = _ENDS_BLOCK
+        new = _new
+        ids: list[str] = []
+        append_id = ids.append
+        leaders = {instrs[0].offset}
+        add_leader = leaders.add
+        after_end = False
+        for (
+            offset,
+            _opcode,
+            opname,
+            base,
+            _arg,
+            target,
+            argrepr,
+            starts_line,
+            lineno,
+            end_lineno,
+            col,
+            end_col,
+        ) in instrs:
+            if after_end:
+                add_leader(offset)
+            if target is not None:
+                add_leader(target)
+                after_end = True
+            else:
+                after_end = base in ends_block
+            # stable_id(BC_INSTR, unit_id, offset), from the joined text
+            instr_id = joined_id(BC_INSTR, f"{unit_id}{SEP}{offset}")
+            append_id(instr_id)
+            if (
+                span is not None
+                and lineno is not None
+                and col is not None
+                and end_lineno is not None
+                and end_col is not None
+            ):
+                key = (lineno, col, end_lineno, end_col)
+                known = spans_get(key)
+                if known is None:
+                    known = spans[key] = span(lineno, col, end_lineno, end_col) or _NO_SPAN
+                bstart, bend = known
+            else:
+                bstart = bend = None
+            append_node(new(NodeRow, (instr_id, BC_INSTR, path, file_id, bstart, bend)))
+            id_ids(instr_id)
+            id_values(instr_id)
+            unit_ids(instr_id)
+            unit_values(unit_id)
+            offset_ids(instr_id)
+            offset_values(offset)
+            base_ids(instr_id)
+            base_values(base)
+            if opname != base:
+                if opname_app is None:
+                    opname_app = _appenders(facts, "opname")
+                opname_app[0](instr_id)
+                opname_app[1](opname)
+            if argrepr:
+                if argrepr_app is None:
+                    argrepr_app = _appenders(facts, "argrepr")
+                argrepr_app[0](instr_id)
+                argrepr_app[1](argrepr)
+            if starts_line is not None:
+                if line_app is None:
+                    line_app = _appenders(facts, "starts_line")
+                line_app[0](instr_id)
+                line_app[1](starts_line)
+        return ids, leaders
 
     @staticmethod
-    def _leaders(instrs: list[dis.Instruction], entries: list[_ExceptionEntry]) -> list[int]:
-        valid = {ins.offset for ins in instrs}
-        leaders = {instrs[0].offset}
-        for i, ins in enumerate(instrs[:-1]):
-            target = _jump_target(ins)
-            if target is not None:
-                leaders.add(target)
-            if target is not None or ins.opname in _RETURNS or ins.opname in _RAISES:
-                leaders.add(instrs[i + 1].offset)
-        target = _jump_target(instrs[-1])
-        if target is not None:
-            leaders.add(target)
+    def _block_starts(
+        instrs: list[Instr], leaders: set[int], entries: list[ExceptionEntry]
+    ) -> list[int]:
+        """Sorted block start offsets: the leaders and exception-table boundaries that are
+        instruction offsets."""
         for entry in entries:
             leaders.update((entry.start, entry.end, entry.target))
+        valid = {ins.offset for ins in instrs}
         return sorted(leaders & valid)
 
     def _exception_edges(
         self,
         starts: list[int],
         block_ids: dict[int, str],
-        entries: list[_ExceptionEntry],
+        entries: list[ExceptionEntry],
     ) -> set[str]:
         covered: set[str] = set()
         for index, entry in enumerate(entries):
@@ -278,7 +338,7 @@ class _UnitCfg:
     def _flow_edges(
         self,
         src: str,
-        last: dis.Instruction,
+        last: Instr,
         last_id: str,
         nxt: str,
         exit_id: str,
@@ -286,7 +346,7 @@ class _UnitCfg:
         covered: bool,
     ) -> bool:
         """The normal-flow edges out of a block; True when one goes to CFG_EXIT."""
-        op = last.opname
+        op = last.baseopname
         if op in _RETURNS:
             self._edge(CFG_JUMP, src, exit_id, "return", {})
             return True
@@ -295,7 +355,7 @@ class _UnitCfg:
                 return False
             self._edge(CFG_JUMP, src, exit_id, "raise", {})
             return True
-        target = _jump_target(last)
+        target = last.jump_target
         if target is None:
             self._edge(CFG_NEXT, src, nxt, "fallthrough", {})
             return nxt == exit_id
@@ -318,15 +378,3 @@ class _UnitCfg:
             return
         self.edge_ids.add(row.edge_id)
         self.facts.add_edge(row, {"code_unit_id": self.unit_id, **props})
-
-
-def _span(ins: dis.Instruction, lines: LineIndex | None) -> tuple[int | None, int | None]:
-    pos = ins.positions
-    if lines is None or pos is None:
-        return None, None
-    if pos.lineno is None or pos.col_offset is None:
-        return None, None
-    if pos.end_lineno is None or pos.end_col_offset is None:
-        return None, None
-    span = lines.span(pos.lineno, pos.col_offset, pos.end_lineno, pos.end_col_offset)
-    return (None, None) if span is None else span
