@@ -21,7 +21,7 @@ import ast
 from generated.cpg_contracts import EdgeKind, NodeKind
 from graph.extract.ids import SEP, joined_id
 from graph.extract.provenance import edge_row
-from graph.extract.rows import EDGE, NODE, FileFacts, NodeRow, PropValue
+from graph.extract.rows import EDGE, NODE, FileFacts, NodeRow
 from graph.extract.source import LineIndex
 
 _new = tuple.__new__
@@ -64,7 +64,11 @@ def extract_ast_tables(tree: ast.AST, *, path: str, file_id: str, lines: LineInd
     end_col_col = column(NODE, "end_col_offset")
     field_col = column(EDGE, "field")
     index_col = column(EDGE, "index")
-    span_of = lines.span
+    span_of = lines.span_function()
+    id_col = column(NODE, "id")
+    attr_col = column(NODE, "attr")
+    ctx_col = column(NODE, "ctx")
+    name_col = column(NODE, "name")
     seen: dict[tuple[str, int, int], int] = {}
     context = ast.expr_context
     kinds = KIND_OF_TYPE
@@ -99,8 +103,21 @@ def extract_ast_tables(tree: ast.AST, *, path: str, file_id: str, lines: LineInd
                 col_col.values.append(pos[1])
                 end_col_col.ids.append(node_id)
                 end_col_col.values.append(pos[3])
-        if kind != AST_NODE:
-            _kind_props(facts, node, kind, node_id)
+        if kind == AST_NAME:
+            assert isinstance(node, ast.Name)
+            id_col.ids.append(node_id)
+            id_col.values.append(node.id)
+            ctx_col.ids.append(node_id)
+            ctx_col.values.append(type(node.ctx).__name__)
+        elif kind == AST_ATTRIBUTE:
+            assert isinstance(node, ast.Attribute)
+            attr_col.ids.append(node_id)
+            attr_col.values.append(node.attr)
+            ctx_col.ids.append(node_id)
+            ctx_col.values.append(type(node.ctx).__name__)
+        elif kind == AST_DEF and not isinstance(node, ast.Lambda):  # a Lambda has no name
+            name_col.ids.append(node_id)
+            name_col.values.append(getattr(node, "name", None))
         if parent_id is not None:
             row = edge_row(
                 AST_PARENT_OF, parent_id, node_id, path=path, file_id=file_id, method="ast"
@@ -133,19 +150,3 @@ def _positions(node: ast.AST) -> tuple[int, int, int, int] | None:
     if lineno is None or col is None or end_lineno is None or end_col is None:
         return None
     return lineno, col, end_lineno, end_col
-
-
-def _kind_props(facts: FileFacts, node: ast.AST, kind: str, node_id: str) -> None:
-    """The props only AST_NAME, AST_ATTRIBUTE and AST_DEF have."""
-    props: dict[str, PropValue]
-    if kind == AST_NAME:
-        assert isinstance(node, ast.Name)
-        props = {"id": node.id, "ctx": type(node.ctx).__name__}
-    elif kind == AST_ATTRIBUTE:
-        assert isinstance(node, ast.Attribute)
-        props = {"attr": node.attr, "ctx": type(node.ctx).__name__}
-    elif kind == AST_DEF:
-        props = {"name": getattr(node, "name", None)}  # a Lambda has no name
-    else:
-        return
-    facts.add_props(NODE, node_id, props)

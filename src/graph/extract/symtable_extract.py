@@ -11,11 +11,14 @@ and never used.
 from __future__ import annotations
 
 import symtable
+from collections.abc import Callable
 
 from generated.cpg_contracts import EdgeKind, NodeKind
-from graph.extract.ids import stable_id
+from graph.extract.ids import SEP, joined_id, stable_id
 from graph.extract.provenance import edge_row
-from graph.extract.rows import FileFacts, NodeRow
+from graph.extract.rows import NODE, FileFacts, NodeRow
+
+_new = tuple.__new__
 
 SYM_SCOPE = NodeKind.SYM_SCOPE.value
 SYM_SYMBOL = NodeKind.SYM_SYMBOL.value
@@ -23,12 +26,30 @@ SCOPE_PARENT = EdgeKind.SCOPE_PARENT.value
 
 _PLAIN_SCOPES = frozenset({"module", "function", "class"})
 
+_FLAGS: tuple[tuple[str, Callable[[symtable.Symbol], bool]], ...] = (
+    ("is_local", symtable.Symbol.is_local),
+    ("is_global", symtable.Symbol.is_global),
+    ("is_nonlocal", symtable.Symbol.is_nonlocal),
+    ("is_free", symtable.Symbol.is_free),
+    ("is_parameter", symtable.Symbol.is_parameter),
+    ("is_imported", symtable.Symbol.is_imported),
+    ("is_assigned", symtable.Symbol.is_assigned),
+    ("is_referenced", symtable.Symbol.is_referenced),
+    ("is_annotated", symtable.Symbol.is_annotated),
+    ("is_namespace", symtable.Symbol.is_namespace),
+)
+"""SYM_SYMBOL's boolean props, one ``symtable.Symbol`` predicate each."""
+
 _Visit = tuple[symtable.SymbolTable, str | None, str, int]
 
 
 def extract_symtables_table(table: symtable.SymbolTable, *, path: str, file_id: str) -> FileFacts:
     """Rows of ``table`` (the module's top table) and all nested tables."""
     facts = FileFacts()
+    append_node = facts.nodes.append
+    scope_col = facts.column(NODE, "scope_id")
+    name_col = facts.column(NODE, "name")
+    flag_cols = [(flag, facts.column(NODE, name)) for name, flag in _FLAGS]
     stack: list[_Visit] = [(table, None, "", 0)]
     while stack:
         tbl, parent_id, parent_qual, ordinal = stack.pop()
@@ -56,23 +77,15 @@ def extract_symtables_table(table: symtable.SymbolTable, *, path: str, file_id: 
             )
         for sym in tbl.get_symbols():
             sym_name = sym.get_name()
-            facts.add_node(
-                NodeRow(stable_id(SYM_SYMBOL, scope_id, sym_name), SYM_SYMBOL, path, file_id),
-                {
-                    "scope_id": scope_id,
-                    "name": sym_name,
-                    "is_local": sym.is_local(),
-                    "is_global": sym.is_global(),
-                    "is_nonlocal": sym.is_nonlocal(),
-                    "is_free": sym.is_free(),
-                    "is_parameter": sym.is_parameter(),
-                    "is_imported": sym.is_imported(),
-                    "is_assigned": sym.is_assigned(),
-                    "is_referenced": sym.is_referenced(),
-                    "is_annotated": sym.is_annotated(),
-                    "is_namespace": sym.is_namespace(),
-                },
-            )
+            symbol_id = joined_id(SYM_SYMBOL, f"{scope_id}{SEP}{sym_name}")
+            append_node(_new(NodeRow, (symbol_id, SYM_SYMBOL, path, file_id, None, None)))
+            scope_col.ids.append(symbol_id)
+            scope_col.values.append(scope_id)
+            name_col.ids.append(symbol_id)
+            name_col.values.append(sym_name)
+            for flag, flag_col in flag_cols:
+                flag_col.ids.append(symbol_id)
+                flag_col.values.append(flag(sym))
         stack.extend(reversed(_children(tbl, scope_id, qualpath)))
     return facts
 
