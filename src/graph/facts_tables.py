@@ -99,10 +99,11 @@ def props_sorted(contracts: Mapping[str, DatasetContract]) -> bool:
 
 
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
-    return pa.schema(
-        pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
-        for f in schema
-    )
+    """The registry schema with each dictionary column as its value type."""
+    for index, field in enumerate(schema):
+        if pa.types.is_dictionary(field.type):
+            schema = schema.set(index, field.with_type(field.type.value_type))
+    return schema
 
 
 def _row_table(rows: Sequence[tuple[object, ...]], schema: pa.Schema) -> pa.Table:
@@ -112,7 +113,7 @@ def _row_table(rows: Sequence[tuple[object, ...]], schema: pa.Schema) -> pa.Tabl
         return schema.empty_table()
     fields = [f for f in schema if f.name in names]
     arrays = [pa.array(list(map(itemgetter(names.index(f.name)), rows)), f.type) for f in fields]
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return pa.Table.from_arrays(arrays, names=[f.name for f in fields])
 
 
 def _prop_table(columns: Iterable[PropColumn], schema: pa.Schema) -> pa.Table:
