@@ -44,7 +44,7 @@ def sort_order(table: pa.Table, keys: SortSpec) -> pa.Array:
     word: pa.Array | None = None
     free = 64
     for column, order in _pairs(keys):
-        rank, width = _rank(_plain(table.column(column)), descending=order == "descending")
+        rank, width = _rank(table.column(column), descending=order == "descending")
         if word is None or width > free:
             if word is not None:
                 words.append(word)
@@ -73,7 +73,7 @@ def _rank(values: pa.ChunkedArray, *, descending: bool) -> tuple[pa.Array, int]:
         ranked = _integer_rank(values, descending=descending)
         if ranked is not None:
             return ranked
-    encoded = pc.dictionary_encode(values.combine_chunks())
+    encoded = _encoded(values)
     distinct = len(encoded.dictionary)
     order = "descending" if descending else "ascending"
     ranks = pc.subtract(
@@ -81,6 +81,19 @@ def _rank(values: pa.ChunkedArray, *, descending: bool) -> tuple[pa.Array, int]:
     )
     row_ranks = pc.fill_null(ranks.take(encoded.indices), pa.scalar(distinct, pa.uint64()))
     return row_ranks, max(distinct.bit_length(), 1)
+
+
+def _encoded(values: pa.ChunkedArray) -> pa.DictionaryArray:
+    """``values`` as one dictionary array: a dictionary column as it is (unless its dictionary
+    holds nulls, which must rank like null rows), any other column dictionary-encoded."""
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(values.type):
+        combined = values.unify_dictionaries().combine_chunks()
+        if not combined.dictionary.null_count:
+            return combined
+        values = _plain(values)
+    return pc.dictionary_encode(values.combine_chunks())
 
 
 def keep_first(table: pa.Table, keys: Sequence[str], order: SortSpec) -> pa.Table:
