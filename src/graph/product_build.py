@@ -51,7 +51,7 @@ from graph.facts_tables import (
 )
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
 from graph.scan import display_path, python_files
-from storage.deltalake.delta import append_table_delta, write_table_delta
+from storage.deltalake.delta import DeltaAppender, write_table_delta
 from storage.deltalake.registry_runner import run_registry_exports
 from storage.spec_codec import encode_table
 
@@ -177,12 +177,13 @@ def _check_writable(output_dir: Path) -> None:
 
 
 class _DatasetWriter:
-    """Streams batches of per-file tables into the Delta tables of the datasets."""
+    """Streams batches of tables into the Delta tables of the datasets: the first batch of a
+    dataset (re)creates its table, later ones append."""
 
     def __init__(self, output_dir: Path, contracts: dict[str, DatasetContract]) -> None:
         self.output_dir = output_dir
         self.contracts = contracts
-        self.started: set[str] = set()
+        self.appenders: dict[str, DeltaAppender] = {}
         self.rows = dict.fromkeys(contracts, 0)
 
     def write(self, tables: dict[str, pa.Table]) -> None:
@@ -191,12 +192,12 @@ class _DatasetWriter:
 
     def write_table(self, name: str, table: pa.Table) -> None:
         path = self.output_dir / name
-        if name in self.started:
-            if table.num_rows:
-                append_table_delta(path, table)
-        else:
+        appender = self.appenders.get(name)
+        if appender is None:
             write_table_delta(path, table)
-            self.started.add(name)
+            self.appenders[name] = DeltaAppender(path)
+        elif table.num_rows:
+            appender.append(table)
         self.rows[name] = self.rows.get(name, 0) + table.num_rows
 
 
