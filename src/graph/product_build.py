@@ -6,8 +6,8 @@
    (``run_registry_exports(output_dir)`` -> ``output_dir/registry/{cpg,relspec}``);
 2. loads the contracts and dataset contracts back from that registry (not from spec constants);
 3. extracts every ``.py``/``.pyi`` file in worker processes (``graph.extract``), a batch of files
-   per task: a worker validates the batch's rows against the contracts and shapes them into the
-   datasets' tables (schema, dedupe, canonical sort), and the parent appends them to Delta:
+   per task: a worker shapes the batch's rows into the datasets' tables (schema, dedupe contract,
+   canonical sort), checks them against the contracts, and the parent appends them to Delta:
    ``output_dir/cpg_nodes_v1``, ``cpg_edges_v1``, ``cpg_props_v1``, ``cpg_props_json_v1`` and
    the violations in ``cpg_build_violations``.
 
@@ -18,6 +18,7 @@ every other file is complete.
 from __future__ import annotations
 
 import errno
+import gc
 import math
 import multiprocessing
 import os
@@ -25,6 +26,7 @@ import stat
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,15 +115,32 @@ def _extract_batch(relpaths: Sequence[str]) -> _BatchOutcome:
     assert isinstance(packages, frozenset)
     datasets = _WORKER["datasets"]
     assert isinstance(datasets, dict)
-    facts = FileFacts()
-    for relpath in relpaths:
-        facts.extend(_read_and_extract(repo, repo_id, relpath, packages))
-    diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
-    plain = plain_tables(facts, datasets).by_dataset()
+    with _cycle_collector_paused():
+        facts = FileFacts()
+        for relpath in relpaths:
+            facts.extend(_read_and_extract(repo, repo_id, relpath, packages))
+        diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
+        plain = plain_tables(facts, datasets).by_dataset()
+        del facts
     tables = {name: dataset_table(table, datasets[name]) for name, table in plain.items()}
     shaped = PlainTables(*(tables[name] for name in DATASETS))
     violations = validator.validate_tables(shaped, props_sorted=props_sorted(datasets))
     return _BatchOutcome(len(relpaths), tables, violations, diags)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Extraction allocates millions of row tuples that stay alive for the whole batch, and each
+    automatic collection walks all of them: a third of the extraction time on 120 stdlib files
+    (12.6 s -> 8.5 s without it). The rows hold no cycles; the few that parse errors' tracebacks
+    make are collected once the batch is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _read_and_extract(

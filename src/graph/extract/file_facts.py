@@ -2,8 +2,8 @@
 
 The file is decoded once (BOM / PEP 263 cookie), parsed once with ``ast``; ``symtable`` re-parses
 the text (it has no AST entry point) and bytecode is compiled from the parsed tree. Building the
-rows still dominates: on 60 stdlib modules, ~8x the time of the three stdlib calls (about 50 rows
-per source line at ~4 us each; ids, prop rows and ``dis`` iteration share the cost).
+rows still dominates: on 120 stdlib modules, ~3x the time of the three stdlib calls (7.5 s vs
+2.2 s for 605k nodes, 274k edges and 3.3M props).
 
 A stage that fails adds a DIAG and skips only what depends on it: a decode failure leaves PY_FILE
 (+ PY_MODULE); a parse failure also skips symtable and bytecode; a symtable failure skips bytecode
