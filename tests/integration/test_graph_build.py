@@ -28,7 +28,7 @@ from generated.cpg_readers import (
 from generated.cpg_schemas import DATASET_SCHEMAS
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import extract_repo, file_node_id
-from graph.product_build import BuildResult, build_graph_product
+from graph.product_build import BuildResult, build_graph_product, file_batches
 from storage.deltalake.delta import latest_commit_metadata, read_raw_delta, read_table_delta
 from storage.deltalake.registry_layout import all_tables, table_path
 from storage.deltalake.registry_models import FINGERPRINT_KEY
@@ -638,3 +638,15 @@ def test_file_ids_are_the_documented_recipe(small: SmallBuild) -> None:
     assert files == {
         path: file_node_id(REPO_NAME, path) for path in ("pkg/__init__.py", "pkg/mod.py")
     }
+
+
+def test_batches_are_capped_by_files_and_by_source_bytes(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {f"m{i}.py": "x = 1\n" * (i + 1) for i in range(6)}
+    repo = make_repo(tmp_path, files)
+    relpaths = sorted(files)
+    sizes = {path: len(text) for path, text in files.items()}
+    by_files = file_batches(repo, relpaths, max_files=4, max_bytes=1 << 20)
+    assert [len(batch) for batch in by_files] == [4, 2]
+    by_bytes = file_batches(repo, relpaths, max_files=99, max_bytes=sizes["m0.py"] + sizes["m1.py"])
+    assert [list(batch) for batch in by_bytes] == [["m0.py", "m1.py"], *[[p] for p in relpaths[2:]]]
+    assert [p for batch in by_bytes for p in batch] == relpaths  # nothing lost, order kept
