@@ -215,7 +215,7 @@ class _UnitCfg:
         Leaders are offset 0, jump targets and the instruction after a jump, return or raise.
         """
         unit_id, path, file_id, facts = self.unit_id, self.path, self.file_id, self.facts
-        span = self.lines.span if self.lines is not None else None
+        span = self.lines.span_function() if self.lines is not None else None
         spans = self.spans
         spans_get = spans.get
         append_node = facts.nodes.append
