@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 
 import pyarrow as pa
@@ -40,25 +41,20 @@ class ContractViolation:
     detail: str
 
 
-_LANE_BITS: Mapping[str, int] = {
-    "value_str": 1,
-    "value_int": 2,
-    "value_float": 4,
-    "value_bool": 8,
-    JSON_LANE: 16,
-}
-"""Which ``value_*`` columns of a prop row are set, as one small int per row."""
+_LANES: tuple[tuple[PropType, str], ...] = (
+    (PropType.STR, "value_str"),
+    (PropType.INT, "value_int"),
+    (PropType.FLOAT, "value_float"),
+    (PropType.BOOL, "value_bool"),
+    (PropType.JSON, JSON_LANE),
+)
+"""The ``value_*`` column each prop type is written to; lane codes give each one bit."""
+_LANE_BITS: Mapping[str, int] = {column: 1 << i for i, (_, column) in enumerate(_LANES)}
+_LANE_OF_TYPE: Mapping[PropType, int] = {kind: 1 << i for i, (kind, _) in enumerate(_LANES)}
+_LANE_NAMES: Mapping[int, str] = {0: "null", **{bit: str(k) for k, bit in _LANE_OF_TYPE.items()}}
+"""What a lane code says a value is, in messages (a code with two bits set reads "mixed")."""
 
 _ENTITY_KEY = ("entity_kind", "entity_id", "prop_key")
-
-_LANE_OF_TYPE: Mapping[PropType, int] = {
-    PropType.STR: 1,
-    PropType.INT: 2,
-    PropType.FLOAT: 4,
-    PropType.BOOL: 8,
-    PropType.JSON: 16,
-}
-_LANE_NAMES: Mapping[int, str] = {1: "str", 2: "int", 4: "float", 8: "bool", 16: "json", 0: "null"}
 
 
 @dataclass(frozen=True)
@@ -401,21 +397,29 @@ class _Lookup:
     nodes: _Entities
     edges: _Entities
 
+    @cached_property
     def _both(self) -> _Entities:
+        """Node then edge ids, kinds and paths, one array each."""
         return _Entities(
             pa.concat_arrays([self.nodes.ids, self.edges.ids]),
             pa.concat_arrays([self.nodes.kinds, self.edges.kinds]),
             pa.concat_arrays([self.nodes.paths, self.edges.paths]),
         )
 
+    @cached_property
+    def _shared_ids(self) -> bool:
+        """Whether some id is both a node's and an edge's."""
+        if not len(self.nodes.ids) or not len(self.edges.ids):
+            return False
+        return bool(pc.any(pc.is_in(self.edges.ids, value_set=self.nodes.ids)).as_py())
+
     def _index(
         self, entity_kind: pa.ChunkedArray | pa.Array, entity_id: pa.ChunkedArray | pa.Array
     ) -> tuple[_Entities, pa.Array]:
         """Entities and, per row, the index of its entity there (null when there is none)."""
-        both = self._both()
+        both = self._both
         split = len(self.nodes.ids)
-        shared = len(self.edges.ids) and split and pc.any(pc.is_in(self.edges.ids, self.nodes.ids))
-        if shared and shared.as_py():
+        if self._shared_ids:
             in_nodes = pc.index_in(entity_id, value_set=self.nodes.ids).cast(pa.int64())
             in_edges = pc.add(
                 pc.index_in(entity_id, value_set=self.edges.ids).cast(pa.int64()), split
