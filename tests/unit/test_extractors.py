@@ -22,6 +22,7 @@ from cpg.contracts import PropSpec, PropType
 from cpg.edge_contracts import EDGE_CONTRACTS
 from cpg.node_contracts import NODE_CONTRACTS
 from cpg.props import PROP_ENUMS
+from cpg.registry_specs import dataset_contract
 from cpg.validation import extractor_problem
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import (
@@ -35,6 +36,7 @@ from graph.extract.ids import edge_id, stable_id
 from graph.extract.provenance import EDGE_ORIGIN, NODE_SOURCE
 from graph.extract.rows import EdgeRow, FileFacts, NodeRow, PropRow
 from graph.extract.source import LineIndex
+from graph.facts_tables import DATASETS, plain_tables
 
 REPO = "test-repo"
 NODES = {c.kind: c for c in NODE_CONTRACTS}
@@ -227,11 +229,21 @@ def test_stable_id_follows_the_documented_recipe() -> None:
 
 
 def test_prop_lanes_pick_one_value_column() -> None:
-    assert PropRow("node", "n", "k", True).lanes() == (None, None, None, True, None)
-    assert PropRow("node", "n", "k", 3).lanes() == (None, 3, None, None, None)
-    assert PropRow("node", "n", "k", 0.5).lanes() == (None, None, 0.5, None, None)
-    assert PropRow("node", "n", "k", "s").lanes() == ("s", None, None, None, None)
-    assert PropRow("node", "n", "k", "[1]", True).lanes() == (None, None, None, None, "[1]")
+    lanes = ("value_str", "value_int", "value_float", "value_bool", "value_json")
+    contracts = {name: dataset_contract(name) for name in DATASETS}
+
+    def lanes_of(value: object, is_json: bool = False) -> tuple[object, ...]:
+        facts = FileFacts()
+        facts.add_prop(PropRow("node", "n", "k", value, is_json))  # type: ignore[arg-type]
+        plain = plain_tables(facts, contracts)
+        (row,) = (plain.props_json if is_json else plain.props).to_pylist()
+        return tuple(row[lane] for lane in lanes)
+
+    assert lanes_of(True) == (None, None, None, True, None)
+    assert lanes_of(3) == (None, 3, None, None, None)
+    assert lanes_of(0.5) == (None, None, 0.5, None, None)
+    assert lanes_of("s") == ("s", None, None, None, None)
+    assert lanes_of("[1]", True) == (None, None, None, None, "[1]")
 
 
 def test_file_facts_merge_and_skip_none_props() -> None:

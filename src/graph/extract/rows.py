@@ -55,30 +55,14 @@ class EdgeRow(NamedTuple):
     edge_owner_file_id: str | None = None
 
 
-PropLanes = tuple[str | None, int | None, float | None, bool | None, str | None]
-
-
 class PropRow(NamedTuple):
-    """One ``cpg_props_v1`` row before it is split into its ``value_*`` lane."""
+    """One ``cpg_props_v1`` row before its value goes to its ``value_*`` lane (``facts_tables``)."""
 
     entity_kind: str
     entity_id: str
     prop_key: str
     value: PropValue
     is_json: bool = False
-
-    def lanes(self) -> PropLanes:
-        """``(value_str, value_int, value_float, value_bool, value_json)`` with one lane set."""
-        value = self.value
-        if self.is_json:
-            return None, None, None, None, None if value is None else str(value)
-        if isinstance(value, bool):  # before int: bool is an int subclass
-            return None, None, None, value, None
-        if isinstance(value, int):
-            return None, value, None, None, None
-        if isinstance(value, float):
-            return None, None, value, None, None
-        return value, None, None, None, None
 
 
 def json_text(value: object) -> str:
