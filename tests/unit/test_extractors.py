@@ -433,6 +433,22 @@ def test_line_index_maps_character_columns() -> None:
     assert lines.offset(1, 99) is None
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "latin-1"])
+def test_span_function_agrees_with_span(encoding: str) -> None:
+    """The UTF-8 closure the AST walk uses gives ``span``'s answer for every position, in range
+    or not (other encodings get ``span`` itself)."""
+    text = "é = (\r\nab\n\nlast"
+    data = (codecs.BOM_UTF8 if encoding == "utf-8-sig" else b"") + text.encode(
+        "utf-8" if encoding == "utf-8-sig" else encoding
+    )
+    lines = LineIndex(data, text, encoding)
+    fast = lines.span_function()
+    positions = [(line, col) for line in range(-1, 7) for col in (-1, 0, 1, 2, 3, 5, 9)]
+    for start in positions:
+        for end in positions:
+            assert fast(*start, *end) == lines.span(*start, *end), (start, end)
+
+
 # --- stability --------------------------------------------------------------------------------
 
 
