@@ -755,3 +755,16 @@ def test_stdlib_smoke(tmp_path: Path) -> None:
         facts = extract_file("stdlib", relpath, path.read_bytes())
         check_contracts(facts)
         assert by_kind(facts)["PY_FILE"] == 1
+
+
+def test_relation_rows_extend_and_merge_in_order() -> None:
+    first, second = FileFacts(), FileFacts()
+    first.add_relation_row("cst_callsites", {"call_id": "a"})
+    second.add_relation_row("cst_callsites", {"call_id": "b"})
+    second.add_relation_row("cst_defs", {"def_id": "d"})
+    merged = FileFacts.merge([first, second])
+    assert merged.relations == {
+        "cst_callsites": [{"call_id": "a"}, {"call_id": "b"}],
+        "cst_defs": [{"def_id": "d"}],
+    }
+    assert first.relations == {"cst_callsites": [{"call_id": "a"}]}  # merge copies

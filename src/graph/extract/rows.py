@@ -103,6 +103,12 @@ class FileFacts:
     nodes: list[NodeRow] = field(default_factory=list)
     edges: list[EdgeRow] = field(default_factory=list)
     columns: dict[ColumnKey, PropColumn] = field(default_factory=dict)
+    relations: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    """Rows of the relations the relspec rules read (``cst_callsites``, ...), by relation name.
+
+    Unlike nodes, edges and props, relations are no CPG dataset: they are the inputs of the rule
+    engine, which runs once every file is extracted. Each row maps column name to value.
+    """
 
     def column(self, entity_kind: str, prop_key: str, is_json: bool = False) -> PropColumn:
         """The column of ``prop_key`` for ``entity_kind`` (created empty on first use).
@@ -141,6 +147,13 @@ class FileFacts:
         column.ids.append(prop.entity_id)
         column.values.append(prop.value)
 
+    def add_relation_row(self, relation: str, row: dict[str, object]) -> None:
+        """Append one row of ``relation`` (column name -> value; a missing column is null)."""
+        rows = self.relations.get(relation)
+        if rows is None:
+            rows = self.relations[relation] = []
+        rows.append(row)
+
     @property
     def props(self) -> list[PropRow]:
         """Every prop as a row: column by column, each in insertion order (a copy)."""
@@ -164,6 +177,8 @@ class FileFacts:
             mine = self.column(*key)
             mine.ids.extend(theirs.ids)
             mine.values.extend(theirs.values)
+        for relation, rows in other.relations.items():
+            self.relations.setdefault(relation, []).extend(rows)
 
     @classmethod
     def merge(cls, parts: Iterable[FileFacts]) -> FileFacts:
