@@ -35,14 +35,13 @@ from generator.compat_rules import (
     match_datasets,
     spec_changes,
 )
-from storage.deltalake.delta import read_registry_tables
 from storage.deltalake.locations import Location
 from storage.deltalake.registry_history import RegistryVersionError, read_export
-from storage.deltalake.registry_layout import all_tables
+from storage.deltalake.registry_io import read_registry_tables
+from storage.deltalake.registry_layout import TABLE_NAMES
 
 Severity = Literal["breaking", "allowed", "compatible"]
 _SEVERITY_ORDER: Mapping[str, int] = {"breaking": 0, "allowed": 1, "compatible": 2}
-TABLE_NAMES: tuple[str, ...] = tuple(spec.name for _, spec in all_tables())
 
 
 @dataclass(frozen=True)

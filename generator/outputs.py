@@ -1,15 +1,34 @@
-"""The ``generated/`` folder: read what is there, write atomically, compare with unified diffs."""
+"""The ``generated/`` folder: read what is there, replace it as a set, compare with unified diffs.
+
+``generated/`` is replaced whole: the new set of files is written to a sibling staging folder
+and exchanged with the old folder in one atomic ``renameat2(RENAME_EXCHANGE)`` (two renames
+where the OS lacks it), so a reader, an import or a kill sees all old or all new files. What a
+killed run leaves behind is a sibling ``.<name>.new-*`` / ``.<name>.old-*`` folder, which the
+next run deletes and ``--check`` reports.
+"""
 
 from __future__ import annotations
 
 import difflib
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-IGNORED = frozenset({"__pycache__"})
+from storage.deltalake.folders import exchange_folders
+from storage.faults import fault_point
+
+IGNORED_DIRS = frozenset({"__pycache__"})
+
+
+class OutputWriteError(OSError):
+    """``generated/`` could not be replaced; names the path and the cause. Nothing changed."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason} (the old files are unchanged)")
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -27,25 +46,28 @@ class OutputDrift:
 
 
 def read_outputs(folder: Path) -> dict[str, str]:
-    """Every file directly in ``folder`` (caches excepted), by name."""
+    """Every file under ``folder`` (bytecode caches excepted), by ``/``-separated relative path."""
     if not folder.is_dir():
         return {}
-    return {
-        path.name: path.read_text(encoding="utf-8", errors="replace")
-        for path in sorted(folder.iterdir())
-        if path.name not in IGNORED and path.is_file()
-    }
+    files: dict[str, str] = {}
+    for directory, subdirs, names in os.walk(folder):
+        subdirs[:] = sorted(name for name in subdirs if name not in IGNORED_DIRS)
+        for name in sorted(names):
+            path = Path(directory, name)
+            relative = path.relative_to(folder).as_posix()
+            files[relative] = path.read_text(encoding="utf-8", errors="replace")
+    return dict(sorted(files.items()))
 
 
-def compare(expected: Mapping[str, str], actual: Mapping[str, str]) -> OutputDrift:
-    """Unified diffs of changed files, plus missing and stray file names."""
+def compare(expected: Mapping[str, str], actual: Mapping[str, str], label: str) -> OutputDrift:
+    """Unified diffs of changed files, plus missing and stray file names (``label``: the folder)."""
     changed = {
         name: "".join(
             difflib.unified_diff(
                 actual[name].splitlines(keepends=True),
                 text.splitlines(keepends=True),
-                fromfile=f"generated/{name} (on disk)",
-                tofile=f"generated/{name} (from registry)",
+                fromfile=f"{label}/{name} (on disk)",
+                tofile=f"{label}/{name} (rendered)",
             )
         )
         for name, text in sorted(expected.items())
@@ -56,29 +78,76 @@ def compare(expected: Mapping[str, str], actual: Mapping[str, str]) -> OutputDri
     return OutputDrift(changed, missing, stray)
 
 
-def write_outputs(folder: Path, files: Mapping[str, str], stray: tuple[str, ...]) -> list[str]:
-    """Write changed files atomically and remove stray ones; return the names written.
+def leftovers(folder: Path) -> list[Path]:
+    """Staging or old folders that a killed run left beside ``folder``."""
+    parent = folder.parent
+    if not parent.is_dir():
+        return []
+    prefixes = (f".{folder.name}.new-", f".{folder.name}.old-")
+    return sorted(entry for entry in parent.iterdir() if entry.name.startswith(prefixes))
 
-    Every new content is first written to a temporary file in ``folder``; only when all of
-    them exist are they moved into place, so a failure leaves ``generated/`` as it was.
+
+def remove_leftovers(folder: Path) -> list[str]:
+    """Delete what killed runs left beside ``folder``; return the names removed."""
+    removed = []
+    for entry in leftovers(folder):
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
+
+
+def write_outputs(folder: Path, files: Mapping[str, str]) -> list[str]:
+    """Make ``folder`` hold exactly ``files``; return the names whose content changed.
+
+    Nothing is touched when the folder already holds exactly these files. Otherwise the whole set
+    is staged beside ``folder`` and swapped in at once; a failure (a full disk, a read-only folder)
+    raises ``OutputWriteError`` naming the path and leaves ``folder`` as it was.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     current = read_outputs(folder)
-    pending: list[tuple[Path, Path]] = []
+    written = sorted(name for name, text in files.items() if current.get(name) != text)
+    if not written and set(current) == set(files):
+        return []
+    staging = _stage(folder, files)
+    try:
+        fault_point("outputs.before_swap")
+        if folder.exists():
+            exchange_folders(staging, folder)
+            old = staging.rename(staging.with_name(staging.name.replace(".new-", ".old-", 1)))
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(folder)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputWriteError(folder, exc.strerror or str(exc)) from exc
+    return written
+
+
+def _default_mode() -> int:
+    """The mode a new folder gets under the current umask (mkdtemp makes it 0o700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
+def _stage(folder: Path, files: Mapping[str, str]) -> Path:
+    """A sibling folder holding ``files``, written and flushed to disk."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    except OSError as exc:
+        raise OutputWriteError(folder.parent, exc.strerror or str(exc)) from exc
     try:
         for name, text in sorted(files.items()):
-            if current.get(name) == text:
-                continue
-            handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fault_point("outputs.write_file", target)
+            with target.open("w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
-            pending.append((Path(temp_name), folder / name))
-    except BaseException:
-        for temp, _ in pending:
-            temp.unlink(missing_ok=True)
-        raise
-    for temp, target in pending:
-        temp.replace(target)
-    for name in stray:
-        (folder / name).unlink(missing_ok=True)
-    return [target.name for _, target in pending]
+                stream.flush()
+                os.fsync(stream.fileno())
+        staging.chmod(folder.stat().st_mode & 0o7777 if folder.exists() else _default_mode())
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        where = exc.filename or staging
+        raise OutputWriteError(Path(where), exc.strerror or str(exc)) from exc
+    return staging

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import keyword
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 
@@ -47,6 +49,40 @@ class Dict:
 Expr = str | int | float | bool | None | Ref | Call | Dict | tuple["Expr", ...]
 
 
+_COLLECTED: ContextVar[list[RegistryDecodeError] | None] = ContextVar("name_errors", default=None)
+
+
+class UnusableNamesError(ValueError):
+    """Registry values that cannot become Python names, every one of them (table, row, column)."""
+
+    def __init__(self, errors: Sequence[RegistryDecodeError]) -> None:
+        self.errors = tuple(errors)
+        lines = "\n".join(f"  - {error}" for error in errors)
+        super().__init__(f"{len(errors)} registry value(s) cannot be Python names:\n{lines}")
+
+
+@contextmanager
+def collected_name_errors() -> Iterator[list[RegistryDecodeError]]:
+    """Within the block, unusable names are collected (and replaced by placeholders) instead of
+    raised, so one render finds all of them; the caller raises ``UnusableNamesError``."""
+    errors: list[RegistryDecodeError] = []
+    token = _COLLECTED.set(errors)
+    try:
+        yield errors
+    finally:
+        _COLLECTED.reset(token)
+
+
+def name_error(error: RegistryDecodeError) -> str:
+    """Raise ``error``, or, inside ``collected_name_errors``, record it and return a unique
+    placeholder name so rendering can go on."""
+    sink = _COLLECTED.get()
+    if sink is None:
+        raise error
+    sink.append(error)
+    return f"UNUSABLE_NAME_{len(sink)}"
+
+
 def identifier(value: str, *, table: str, row: int, column: str, enum_member: bool = False) -> str:
     """``value`` if it can name a Python constant, field or (``enum_member``) StrEnum member
     safely; else an error naming the table, row and column."""
@@ -60,7 +96,7 @@ def identifier(value: str, *, table: str, row: int, column: str, enum_member: bo
     elif enum_member and (value in _STR_ATTRIBUTES or value in {"name", "value"}):
         problem = "shadows an attribute of str/StrEnum"
     if problem is not None:
-        raise RegistryDecodeError(table, column, f"{value[:80]!r} {problem}", row=row)
+        return name_error(RegistryDecodeError(table, column, f"{value[:80]!r} {problem}", row=row))
     return value
 
 

@@ -16,10 +16,10 @@ import jinja2
 from cpg.spec_set import SpecSet
 from generator import catalog_view, view_models
 from generator.formatting import format_python
-from generator.pycode import literal
+from generator.pycode import UnusableNamesError, collected_name_errors, literal
 from storage.deltalake.registry_models import combined_fingerprint
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 REGENERATE_COMMAND = "python -m generator"
 
 _CONTRACT_TABLES = (
@@ -140,17 +140,22 @@ def render_all(
 ) -> dict[str, str]:
     """File name -> content of every generated file, as the templates render it (pre-black).
 
+    Raises ``UnusableNamesError`` listing every registry value that cannot be a Python name.
+
     ``template_cache`` keeps compiled templates between runs (read-only unless ``write_cache``).
     """
     env = _environment(template_cache, write_cache)
-    names = view_models.kind_names(specs)
     files: dict[str, str] = {}
-    for output in OUTPUT_FILES:
-        if output.template is None:
-            files[output.name] = ""
-            continue
-        context = output.context(specs, names) | {"header": _header(output, fingerprints)}
-        files[output.name] = env.get_template(output.template).render(context)
+    with collected_name_errors() as errors:
+        names = view_models.kind_names(specs)
+        for output in OUTPUT_FILES:
+            if output.template is None:
+                files[output.name] = ""
+                continue
+            context = output.context(specs, names) | {"header": _header(output, fingerprints)}
+            files[output.name] = env.get_template(output.template).render(context)
+    if errors:
+        raise UnusableNamesError(errors)
     return files
 
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 from cpg.contracts import PropSpec
 from cpg.dataset_schemas import dataset_schema
 from cpg.spec_set import SpecSet
-from generator.pycode import Call, Dict, Expr, Ref, identifier, render
+from generator.pycode import Call, Dict, Expr, Ref, identifier, name_error, render
 from storage.spec_codec import RegistryDecodeError
 
 _TYPE_CODE: Mapping[pa.DataType, tuple[str, str]] = {
@@ -92,7 +92,7 @@ def _member_names(values: Sequence[str], table: str, column: str) -> dict[str, s
         name = identifier(value.upper(), table=table, row=row, column=column, enum_member=True)
         if name in taken:
             msg = f"{value!r} clashes with row {taken[name]} as Python name {name}"
-            raise RegistryDecodeError(table, column, msg, row=row)
+            name = name_error(RegistryDecodeError(table, column, msg, row=row))
         taken[name] = row
         names[value] = name
     return names

@@ -9,17 +9,19 @@ import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("src", "generator", "templates", "generated")
+COPIED = ("src", "generator", "generated", "registry")
 
 
 def copy_project(target: Path) -> Path:
-    """A copy of the parts of the project the generator needs; its specs can be edited freely."""
+    """A copy of the parts of the project the generator needs (its pyproject.toml included, so
+    the copy is a project of its own); its specs can be edited freely."""
     for name in COPIED:
         shutil.copytree(
             PROJECT_ROOT / name,
             target / name,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
+    shutil.copy2(PROJECT_ROOT / "pyproject.toml", target / "pyproject.toml")
     return target
 
 

@@ -25,7 +25,7 @@ from typing import TypeVar, cast
 import pyarrow as pa
 
 from cpg.spec_set import canonical_spec_set
-from storage.deltalake.delta import read_registry_tables, registry_table_identities
+from storage.deltalake.registry_io import read_registry_tables, registry_table_identities
 from storage.deltalake.registry_layout import (
     UnknownRegistryTableError,
     resolve_registry_root,

@@ -6,10 +6,12 @@ and the benchmark scaler build other spec sets with ``dataclasses.replace``.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cache
 from operator import attrgetter
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -69,9 +71,47 @@ class SpecSet:
             object.__setattr__(self, field.name, tuple(ordered))
 
 
+class SpecLoadError(ValueError):
+    """A spec module cannot be imported or evaluated; names the spec file and line at fault."""
+
+    def __init__(self, location: str, error: BaseException) -> None:
+        detail = error.msg if isinstance(error, SyntaxError) else str(error)
+        super().__init__(f"{location}: cannot load the specs: {type(error).__name__}: {detail}")
+        self.location = location
+
+
+def _spec_location(error: BaseException) -> str:
+    """``file:line`` of the innermost spec-module frame of ``error`` (cwd-relative if possible)."""
+    roots = tuple(Path(__file__).resolve().parent.parent / name for name in ("cpg", "relspec"))
+    candidates: list[tuple[str, int | None]] = []
+    if isinstance(error, SyntaxError) and error.filename:
+        candidates.append((error.filename, error.lineno))
+    candidates.extend(
+        (frame.filename, frame.lineno)
+        for frame in reversed(traceback.extract_tb(error.__traceback__))
+    )
+    for filename, line in candidates:
+        path = Path(filename).resolve()
+        if any(path.is_relative_to(root) for root in roots):
+            shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+            return f"{shown}:{line}"
+    return "specs"
+
+
 @cache
 def canonical_spec_set() -> SpecSet:
-    """The project's own specs (imported lazily: only spec-side code needs them)."""
+    """The project's own specs (imported lazily: only spec-side code needs them).
+
+    Raises ``SpecLoadError`` naming the spec file and line when a spec module fails to import
+    or evaluate (an unknown prop name, a removed enum member, a syntax error).
+    """
+    try:
+        return _gather_specs()
+    except Exception as exc:
+        raise SpecLoadError(_spec_location(exc), exc) from exc
+
+
+def _gather_specs() -> SpecSet:
     from cpg.derivations import DERIVATIONS
     from cpg.edge_contracts import EDGE_CONTRACTS
     from cpg.kinds import EdgeKind, NodeKind

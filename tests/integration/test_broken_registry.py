@@ -27,12 +27,14 @@ from relspec.rules.spec_tables import (
     rule_templates_from_table,
 )
 from storage.deltalake.delta import (
-    RegistryTableMissingError,
     read_table_delta,
     table_version,
     write_table_delta,
 )
+from storage.deltalake.registry_io import RegistryIntegrityError as StoredRegistryIntegrityError
+from storage.deltalake.registry_io import RegistryTableMissingError
 from storage.deltalake.registry_layout import all_tables, registry_root, registry_table_path
+from storage.deltalake.registry_models import FINGERPRINT_KEY, table_fingerprint
 from storage.spec_codec import RegistryDecodeError
 
 DECODERS: dict[str, Callable[[pa.Table], tuple[Any, ...]]] = {
@@ -142,10 +144,19 @@ def test_decoder_names_the_nested_column_of_a_bad_enum_value() -> None:
 
 
 def _overwrite(output_dir: Path, name: str, table: pa.Table) -> None:
+    """A new version written the way an exporter writes (its fingerprint recorded), so the
+    decoders, not the integrity check, meet the broken rows."""
     path = registry_table_path(registry_root(output_dir), name)
     before = table_version(path)
-    write_table_delta(path, table)
+    write_table_delta(path, table, commit_metadata={FINGERPRINT_KEY: table_fingerprint(table)})
     assert table_version(path) == (before or 0) + 1
+
+
+def test_version_written_by_another_tool_does_not_verify(fresh_registry: Path) -> None:
+    path = registry_table_path(registry_root(fresh_registry), "cpg_node_contracts")
+    write_table_delta(path, _table("cpg_node_contracts"))  # same rows, no cpg-registry commit info
+    with pytest.raises(StoredRegistryIntegrityError, match="version 1 has no cpg-registry commit"):
+        load_contracts_from_registry(fresh_registry)
 
 
 def test_dropped_column(fresh_registry: Path) -> None:

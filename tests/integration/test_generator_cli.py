@@ -40,17 +40,18 @@ def test_generate_writes_every_file_and_reports(project: Path) -> None:
         "py.typed",
         "relspec_rules.py",
     ]
-    assert (project / "build" / "registry" / "cpg" / "cpg_node_contracts" / "_delta_log").is_dir()
+    assert (project / "registry" / "cpg" / "cpg_node_contracts" / "_delta_log").is_dir()
     again = run_generator(project, "-v")
     assert again.returncode == 0, again.stderr
-    assert "0 changed" in again.stdout
-    assert "wrote 0 files, 7 unchanged" in again.stdout
+    assert again.stdout == ""  # messages go to stderr
+    assert "0 changed" in again.stderr
+    assert "wrote 0 files, 7 unchanged" in again.stderr
 
 
 def test_clean_tree_passes_check(project: Path) -> None:
     result = run_generator(project, "--check")
     assert result.returncode == 0, result.stderr
-    assert "clean" in result.stdout
+    assert "clean: specs, registry at registry and generated agree" in result.stderr
 
 
 def test_check_writes_nothing(fresh: Path) -> None:
@@ -67,8 +68,9 @@ def test_spec_edit_without_regenerating_names_the_table(fresh: Path) -> None:
     spec.write_text(text.replace("DeterminismTier.BEST_EFFORT", "DeterminismTier.CANONICAL"))
     result = run_generator(fresh, "--check")
     assert result.returncode == 1
-    assert "drift: specs vs registry" in result.stderr
-    assert "table cpg_registry_templates: changed cpg" in result.stderr
+    assert "drift: specs vs registry (registry)" in result.stderr
+    assert "table cpg_registry_templates: rows differ from the specs" in result.stderr
+    assert "rows changed: cpg (columns determinism_tier)" in result.stderr
     assert "fix: python -m generator" in result.stderr
     # the generated schemas carry the template's determinism tier, so they drift too
     assert "changed file: cpg_schemas.py" in result.stderr
@@ -79,9 +81,11 @@ def test_hand_edited_generated_file_fails_with_a_diff(fresh: Path) -> None:
     target.write_text(target.read_text().replace("pa.int64()", "pa.int32()", 1))
     result = run_generator(fresh, "--check")
     assert result.returncode == 1
+    assert "drift: specs vs generated" in result.stderr
     assert "changed file: cpg_schemas.py" in result.stderr
-    assert "--- generated/cpg_schemas.py (on disk)" in result.stderr
-    assert "-    pa.field(\"bstart\", pa.int32()" in result.stderr.replace("        ", "    ")
+    assert "--- generated/cpg_schemas.py (on disk)" in result.stdout  # the diff: stdout
+    assert "-    pa.field(\"bstart\", pa.int32()" in result.stdout.replace("        ", "    ")
+    assert "specs vs registry" not in result.stderr
 
 
 def test_deleted_generated_file_fails(fresh: Path) -> None:
@@ -122,19 +126,19 @@ def test_headers_say_do_not_edit_and_carry_a_fingerprint(project: Path) -> None:
 
 
 def test_no_export_reads_an_existing_registry_only(fresh: Path) -> None:
-    registry = fresh / "build" / "registry"
+    registry = fresh / "registry"
     before = snapshot(registry)
     result = run_generator(fresh, "--no-export")
     assert result.returncode == 0, result.stderr
     assert snapshot(registry) == before
-    assert "exported" not in result.stdout
+    assert "exported" not in result.stderr
 
 
 def test_missing_registry_with_no_export_is_an_error(fresh: Path, tmp_path: Path) -> None:
     before = snapshot(fresh / "generated")
     result = run_generator(fresh, "--no-export", "--registry", str(tmp_path / "nowhere"))
     assert result.returncode == 2
-    assert "no Delta table at" in result.stderr
+    assert result.stderr.startswith(f"error: no registry at {tmp_path / 'nowhere'}: expected")
     assert snapshot(fresh / "generated") == before
 
 

@@ -1,4 +1,9 @@
-"""``--check-compat``, ``--history`` and ``--registry-version`` as real subprocesses."""
+"""``--check-compat``, ``--history`` and ``--registry-version`` as real subprocesses.
+
+The project copies here are no git work trees, so ``--check-compat`` compares with the registry
+as it is; the history tests use a registry outside the project, which keeps Delta's versions (the
+project's own registry keeps one version per table: its history is in git).
+"""
 
 from __future__ import annotations
 
@@ -42,9 +47,10 @@ def test_breaking_change_without_version_bump_exits_1(project: Path) -> None:
     _edit(project, "src/cpg/registry_rows.py", 'key_fields=("node_id", "node_kind")', 'key_fields=("node_id",)')
     result = run_generator(project, "--check-compat")
     assert result.returncode == 1
-    assert "breaking: dataset cpg_nodes_v1" in result.stderr
-    assert "[KEY_FIELDS_CHANGED]" in result.stderr
-    assert "to proceed: bump the version" in result.stderr
+    assert result.stdout.startswith("baseline: registry at ")
+    assert "breaking: dataset cpg_nodes_v1" in result.stdout
+    assert "[KEY_FIELDS_CHANGED]" in result.stdout
+    assert "to proceed: bump the version" in result.stdout
 
 
 def test_version_bump_allows_the_breaking_change(project: Path) -> None:
@@ -55,10 +61,12 @@ def test_version_bump_allows_the_breaking_change(project: Path) -> None:
     assert "allowed: dataset cpg_nodes_v1" in result.stdout
 
 
-def test_history_lists_versions_newest_first(project: Path) -> None:
+def test_history_lists_versions_newest_first(project: Path, tmp_path: Path) -> None:
+    history = str(tmp_path / "history")
+    assert run_generator(project, "--registry", history).returncode == 0
     _edit(project, "src/cpg/registry_templates.py", "BEST_EFFORT", "CANONICAL")
-    assert run_generator(project).returncode == 0
-    result = run_generator(project, "--history")
+    assert run_generator(project, "--registry", history).returncode == 0
+    result = run_generator(project, "--history", "--registry", history)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     start = lines.index("cpg/cpg_registry_templates:")
@@ -69,16 +77,21 @@ def test_history_lists_versions_newest_first(project: Path) -> None:
 
 
 def test_registry_version_renders_an_older_registry(project: Path, tmp_path: Path) -> None:
+    history = str(tmp_path / "history")
     old = tmp_path / "old"
-    assert run_generator(project, "--no-export", "--output", str(old)).returncode == 0
+    assert run_generator(project, "--registry", history, "--output", str(old)).returncode == 0
     _edit(project, "src/cpg/registry_templates.py", "BEST_EFFORT", "CANONICAL")
-    assert run_generator(project).returncode == 0
+    assert run_generator(project, "--registry", history).returncode == 0
     assert snapshot(old) != snapshot(project / "generated")
     again = tmp_path / "again"
-    result = run_generator(project, "--registry-version", "0", "--output", str(again))
+    result = run_generator(
+        project, "--registry", history, "--registry-version", "0", "--output", str(again)
+    )
     assert result.returncode == 0, result.stderr
     assert snapshot(again) == snapshot(old)
-    check = run_generator(project, "--registry-version", "0", "--check", "--output", str(old))
+    check = run_generator(
+        project, "--registry", history, "--registry-version", "0", "--check", "--output", str(old)
+    )
     assert check.returncode == 0, check.stderr
 
 

@@ -37,7 +37,7 @@ from cpg.registry_specs import (
     use_registry,
 )
 from cpg.spec_set import canonical_spec_set
-from storage.deltalake.delta import RegistryTableMissingError
+from storage.deltalake.registry_io import RegistryTableMissingError
 from storage.deltalake.registry_layout import (
     RegistryNotFoundError,
     registry_root,

@@ -14,16 +14,23 @@ as delta-rs' default (snappy) and half the bytes.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
-from storage.deltalake.locations import Location, storage_options
+from storage.deltalake.folders import exchange_folders
+from storage.deltalake.locations import Location, is_uri, storage_options
+from storage.faults import fault_point
 from storage.spec_codec import RegistryDecodeError
 from storage.table_order import SortSpec, sort_table
 
@@ -57,6 +64,15 @@ class DeltaFileMissingError(DeltaStorageError, FileNotFoundError):
     """A file the Delta log refers to is gone (e.g. a vacuumed version's data)."""
 
 
+class DeltaCorruptError(DeltaStorageError):
+    """The table's log or data cannot be decoded: truncated, overwritten or not Delta at all."""
+
+
+def _is_rust_panic(error: BaseException) -> bool:
+    """deltalake's Rust panics arrive as ``pyo3_runtime.PanicException`` (a ``BaseException``)."""
+    return type(error).__name__ == "PanicException"
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -70,14 +86,22 @@ def one_line(error: BaseException) -> str:
 
 @contextmanager
 def _storage(path: PathLike, action: str) -> Iterator[None]:
-    """deltalake's storage errors (``OSError``) as ``DeltaStorageError``s naming ``path``."""
+    """Every failure of deltalake (and of the pyarrow readers under it) as a one-line error naming
+    ``path``: ``OSError``s as ``DeltaStorageError`` (``DeltaFileMissingError`` for a missing file),
+    anything else, a Rust panic included, as ``DeltaCorruptError``."""
     try:
         yield
-    except (DeltaTableMissingError, DeltaStorageError):
+    except (DeltaTableMissingError, DeltaStorageError, TableNotFoundError, CommitFailedError):
         raise
     except OSError as exc:
         error = DeltaFileMissingError if isinstance(exc, FileNotFoundError) else DeltaStorageError
         raise error(path, action, one_line(exc)) from exc
+    except Exception as exc:
+        raise DeltaCorruptError(path, action, one_line(exc)) from exc
+    except BaseException as exc:
+        if _is_rust_panic(exc):
+            raise DeltaCorruptError(path, action, f"deltalake panicked: {one_line(exc)}") from exc
+        raise
 
 
 def _open(path: PathLike, version: int | None = None) -> DeltaTable:
@@ -94,45 +118,95 @@ def table_exists(path: PathLike) -> bool:
         return bool(DeltaTable.is_deltatable(str(path), storage_options=storage_options(path)))
 
 
+@dataclass(frozen=True)
+class TableIdentity:
+    """What a table is, stored in its Delta ``metaData`` action when the table is created:
+    ``name`` (a registry table's ``spec_kind``) and a one-line ``description``."""
+
+    name: str
+    description: str = ""
+
+
 def write_table_delta(
-    path: PathLike, table: pa.Table, *, commit_metadata: Mapping[str, str] | None = None
+    path: PathLike,
+    table: pa.Table,
+    *,
+    commit_metadata: Mapping[str, str] | None = None,
+    identity: TableIdentity | None = None,
 ) -> int:
     """Overwrite the Delta table at ``path`` with ``table`` (schema too); return the new version.
 
+    ``identity`` is stored when this write creates the table (Delta keeps it across overwrites).
     The commit is atomic: a failure leaves the previous version as the latest (data files
     written before it are unreferenced and never read). Raises ``DeltaStorageError`` or, when
     another writer committed since the table was read, ``DeltaCommitConflictError``.
     """
-    _overwrite(path, str(path), table, commit_metadata or {})
+    _overwrite(path, str(path), table, commit_metadata or {}, identity)
     return _open(path).version()
 
 
-def write_table_delta_if_changed(
-    path: PathLike, table: pa.Table, *, commit_metadata: Mapping[str, str], key: str
-) -> tuple[int, bool]:
-    """Like ``write_table_delta``, unless the latest commit's metadata already has
-    ``commit_metadata[key]`` under ``key`` (a content fingerprint): ``(version, written)``.
+def overwrite_open_table(
+    table_handle: DeltaTable, path: PathLike, table: pa.Table, commit_metadata: Mapping[str, str]
+) -> int:
+    """Overwrite an open table exactly on top of the version it was opened at; the new version.
 
-    The log is opened once and the overwrite commits on top of the version that was checked,
-    so a writer that slipped in between makes it a ``DeltaCommitConflictError``.
+    A writer that committed in between makes this a ``DeltaCommitConflictError``.
     """
+    _overwrite(path, table_handle, table, commit_metadata, None)
+    return int(table_handle.version())
+
+
+def replace_table_delta(
+    path: PathLike, table: pa.Table, *, commit_metadata: Mapping[str, str], identity: TableIdentity
+) -> int:
+    """Replace the local table at ``path`` by a new table holding only ``table`` (version 0).
+
+    For registries whose history lives elsewhere (a git checkout): the folder never holds more
+    than one version. The new table is written to a sibling temporary folder and exchanged with
+    the old one in one atomic ``renameat2(RENAME_EXCHANGE)`` where the OS has it (two renames
+    otherwise); a kill leaves either table whole, plus a ``.replaced-*`` or ``.new-*`` sibling that
+    ``remove_replace_leftovers`` deletes.
+    """
+    if is_uri(path):
+        msg = f"{path}: single-version tables are local folders only"
+        raise ValueError(msg)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".new-{target.name}-", dir=target.parent))
+    staging.chmod(target.parent.stat().st_mode & 0o7777)  # mkdtemp's 0o700 is for a temp dir
     try:
-        current: DeltaTable | None = _open(path)
-    except DeltaTableMissingError:
-        current = None
-    if current is not None:
-        with _storage(path, "read the log of"):
-            history = current.history(1)
-        if history and history[0].get(key) == commit_metadata[key]:
-            return int(history[0]["version"]), False
-        _overwrite(path, current, table, commit_metadata)
-        return current.version(), True
-    _overwrite(path, str(path), table, commit_metadata)
-    return _open(path).version(), True
+        _overwrite(path, str(staging), table, commit_metadata, identity)
+        if target.exists():
+            exchange_folders(staging, target)
+            staging = staging.rename(staging.with_name(f".replaced-{staging.name[5:]}"))
+        else:
+            staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return 0
+
+
+REPLACE_LEFTOVER_PREFIXES = (".new-", ".replaced-")
+
+
+def remove_replace_leftovers(folder: Path) -> list[str]:
+    """Delete what killed ``replace_table_delta`` runs left in ``folder``; return their names."""
+    removed = []
+    if folder.is_dir():
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith(REPLACE_LEFTOVER_PREFIXES) and entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+    return removed
 
 
 def _overwrite(
-    path: PathLike, target: str | DeltaTable, table: pa.Table, commit_metadata: Mapping[str, str]
+    path: PathLike,
+    target: str | DeltaTable,
+    table: pa.Table,
+    commit_metadata: Mapping[str, str],
+    identity: TableIdentity | None,
 ) -> None:
     """Overwrite data and schema of ``target`` (a URI, or an open table, which is then updated
     to the new version), committing exactly on top of the version it read.
@@ -145,12 +219,15 @@ def _overwrite(
     """
     properties = CommitProperties(custom_metadata=dict(commit_metadata), max_commit_retries=0)
     with _storage(path, "write"):
+        fault_point("delta.before_commit")
         try:
             write_deltalake(
                 target,
                 table,
                 mode="overwrite",
                 schema_mode="overwrite",
+                name=identity.name if identity else None,
+                description=identity.description if identity else None,
                 storage_options=storage_options(path) if isinstance(target, str) else None,
                 commit_properties=properties,
                 writer_properties=_WRITER,
@@ -192,7 +269,8 @@ def table_identity(path: PathLike) -> tuple[str, int] | None:
         table = _open(path)
     except DeltaTableMissingError:
         return None
-    return str(table.metadata().id), table.version()
+    with _storage(path, "read the metadata of"):
+        return str(table.metadata().id), table.version()
 
 
 def table_version(path: PathLike) -> int | None:
@@ -201,6 +279,71 @@ def table_version(path: PathLike) -> int | None:
         return _open(path).version()
     except DeltaTableMissingError:
         return None
+
+
+def open_table(path: PathLike, version: int | None = None) -> DeltaTable:
+    """The table at ``path`` (at ``version``): its log is read, its data is not."""
+    return _open(path, version)
+
+
+def stored_identity(table: DeltaTable, path: PathLike) -> TableIdentity | None:
+    """The identity stored in the table's ``metaData`` action, or None when it has none."""
+    with _storage(path, "read the metadata of"):
+        metadata = table.metadata()
+    if not metadata.name:
+        return None
+    return TableIdentity(str(metadata.name), str(metadata.description or ""))
+
+
+def commit_info(path: PathLike, version: int | None = None) -> Mapping[str, Any] | None:
+    """The commit info of ``version`` (default: the latest) of the table at ``path``, custom
+    metadata included, or None when that version's log entry has none (a foreign writer's, or
+    one cleaned up).
+
+    A local table's log entry is read from its own file: delta-rs 1.6.6 reports the previous
+    commit's info for an emptied entry, and mislabels the history of a table opened at an older
+    version. An entry that is empty or not JSON is a ``DeltaCorruptError``.
+    """
+    latest = _open(path)
+    wanted = int(latest.version()) if version is None else version
+    if not is_uri(path):
+        return _local_commit_info(Path(path), wanted)
+    with _storage(path, "read the log of"):
+        history = latest.history(1) if version is None else latest.history()
+    for entry in history:
+        if int(entry.get("version", -1)) == wanted:
+            return dict(entry)
+    return None
+
+
+def _local_commit_info(path: Path, version: int) -> Mapping[str, Any] | None:
+    entry = path / "_delta_log" / f"{version:020d}.json"
+    try:
+        text = entry.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeltaCorruptError(path, "read the log of", f"{entry.name}: {exc}") from exc
+    actions = []
+    try:
+        actions = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise DeltaCorruptError(
+            path, "read the log of", f"{entry.name} is not JSON ({exc})"
+        ) from exc
+    if not actions:
+        raise DeltaCorruptError(path, "read the log of", f"log entry {entry.name} is empty")
+    for action in actions:
+        info = action.get("commitInfo") if isinstance(action, dict) else None
+        if isinstance(info, dict):
+            return {**info, "version": version}
+    return None
+
+
+def read_table_data(table: DeltaTable, path: PathLike) -> pa.Table:
+    """The data of the version ``table`` is at, as Delta returns it (no schema restoration)."""
+    with _storage(path, "read"):
+        return table.to_pyarrow_table()
 
 
 def latest_commit_metadata(path: PathLike) -> Mapping[str, Any] | None:
@@ -216,7 +359,9 @@ def latest_commit_metadata(path: PathLike) -> Mapping[str, Any] | None:
 
 def commit_history(path: PathLike) -> list[dict[str, Any]]:
     """Every commit info of the table at ``path`` (custom metadata included), oldest first."""
-    history: list[dict[str, Any]] = _open(path).history()
+    table = _open(path)
+    with _storage(path, "read the log of"):
+        history: list[dict[str, Any]] = table.history()
     return sorted(history, key=lambda entry: int(entry["version"]))
 
 
@@ -304,50 +449,3 @@ def read_table_delta(
         schema = spec.schema
         sort_key = spec.sort_key if sort_key is None else sort_key
     return restore_table(read_raw_delta(path, version=version), schema, sort_key or (), name)
-
-
-class RegistryTableMissingError(RegistryDecodeError):
-    """A registry table that should be in a registry is not there."""
-
-    def __init__(self, name: str, root: PathLike) -> None:
-        super().__init__(name, "*", f"table is missing from the registry at {root}")
-
-
-def registry_table_identities(
-    path: PathLike, names: Iterable[str]
-) -> tuple[tuple[str, str, int], ...]:
-    """``(name, table id, version)`` of each named table of the registry at ``path``.
-
-    ``path`` is a registry root or an output dir holding ``registry/``. Raises
-    ``RegistryTableMissingError`` naming the first table that is not there.
-    """
-    from storage.deltalake.registry_layout import registry_table_path, resolve_registry_root
-
-    root = resolve_registry_root(path)
-    identities = []
-    for name in names:
-        identity = table_identity(registry_table_path(root, name))
-        if identity is None:
-            raise RegistryTableMissingError(name, root)
-        identities.append((name, *identity))
-    return tuple(identities)
-
-
-def read_registry_tables(
-    path: PathLike, names: Iterable[str], *, versions: Mapping[str, int] | None = None
-) -> dict[str, pa.Table]:
-    """The named registry tables (read back exactly), by name, optionally at given versions.
-
-    ``path`` is a registry root or an output dir holding ``registry/``.
-    """
-    from storage.deltalake.registry_layout import registry_table_path, resolve_registry_root
-
-    root = resolve_registry_root(path)
-    tables: dict[str, pa.Table] = {}
-    for name in names:
-        table_dir = registry_table_path(root, name)
-        try:
-            tables[name] = read_table_delta(table_dir, version=(versions or {}).get(name))
-        except DeltaTableMissingError:
-            raise RegistryTableMissingError(name, root) from None
-    return tables

@@ -18,21 +18,22 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from storage.deltalake.delta import commit_history, read_table_delta, table_exists
+from storage.deltalake.delta import commit_history, table_exists
 from storage.deltalake.locations import Location
+from storage.deltalake.registry_io import read_registry_table
 from storage.deltalake.registry_layout import (
+    TABLE_NAMES,
     all_tables,
     registry_table_path,
     resolve_registry_root,
     table_path,
+    table_spec,
 )
 from storage.deltalake.registry_models import (
     FINGERPRINT_KEY,
     SPEC_FINGERPRINT_KEY,
     combined_fingerprint,
 )
-
-TABLE_NAMES: tuple[str, ...] = tuple(spec.name for _, spec in all_tables())
 
 
 class RegistryVersionError(ValueError):
@@ -151,8 +152,10 @@ def read_export(registry_root: Location, number: int) -> dict[str, pa.Table]:
 
 
 def _read_version(root: Location, name: str, version: int, where: str) -> pa.Table:
+    spec = table_spec(name)
+    assert spec is not None  # name comes from TABLE_NAMES
     try:
-        return read_table_delta(registry_table_path(root, name), version=version)
+        return read_registry_table(registry_table_path(root, name), spec, version=version)
     except FileNotFoundError as exc:
         msg = f"{where}: table {name} version {version} can no longer be read (vacuumed?): {exc}"
         raise RegistryVersionError(msg) from None

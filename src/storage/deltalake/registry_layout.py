@@ -21,6 +21,9 @@ TARGETS: Mapping[str, tuple[RegistryTableSpec, ...]] = MappingProxyType(
 )
 DEFAULT_TARGETS: tuple[str, ...] = tuple(TARGETS)
 
+TABLE_NAMES: tuple[str, ...] = tuple(spec.name for specs in TARGETS.values() for spec in specs)
+"""Every registry table, in export order."""
+
 _BY_NAME: Mapping[str, tuple[str, RegistryTableSpec]] = MappingProxyType(
     {spec.name: (target, spec) for target, specs in TARGETS.items() for spec in specs}
 )

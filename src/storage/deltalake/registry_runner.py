@@ -22,17 +22,28 @@ one holding the same content counts as done.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 
 from cpg.spec_set import SpecSet, canonical_spec_set
 from cpg.validation import require_valid_specs
 from storage.deltalake.delta import (
     DeltaCommitConflictError,
+    DeltaCorruptError,
+    DeltaFileMissingError,
     DeltaStorageError,
+    DeltaTableMissingError,
+    TableIdentity,
     latest_commit_metadata,
-    write_table_delta_if_changed,
+    open_table,
+    overwrite_open_table,
+    remove_replace_leftovers,
+    replace_table_delta,
+    write_table_delta,
 )
-from storage.deltalake.locations import Location
+from storage.deltalake.locations import Location, is_uri
+from storage.deltalake.registry_io import TableState, inspect_registry_table
 from storage.deltalake.registry_layout import (
     DEFAULT_TARGETS,
     TARGETS,
@@ -45,10 +56,14 @@ from storage.deltalake.registry_models import (
     GENERATOR_VERSION_KEY,
     SPEC_FINGERPRINT_KEY,
     RegistryExport,
+    RegistryTableSpec,
     TableExport,
     combined_fingerprint,
     table_fingerprint,
 )
+from storage.spec_codec import RegistryDecodeError
+
+TABLE_SPECS = {spec.name: spec for specs in TARGETS.values() for spec in specs}
 
 
 def generator_version() -> str:
@@ -105,9 +120,16 @@ def export_registry(
     targets: tuple[str, ...] = DEFAULT_TARGETS,
     *,
     specs: SpecSet | None = None,
+    single_version: bool = False,
 ) -> RegistryExport:
     """Like ``run_registry_exports``, but ``root`` is the registry folder itself
-    (the one that holds ``cpg/`` and ``relspec/``)."""
+    (the one that holds ``cpg/`` and ``relspec/``).
+
+    ``single_version``: each written table is replaced by a new one-version table (a local
+    registry whose history is kept elsewhere, e.g. in git); otherwise an overwrite adds a Delta
+    version. Either way a table is written only when its content changed or it does not verify
+    (``registry_io``): a table with missing, overwritten or foreign data is repaired.
+    """
     check_targets(targets)
     specs = canonical_spec_set() if specs is None else specs
     require_valid_specs(specs)
@@ -124,8 +146,12 @@ def export_registry(
     exported_by = generator_version()
     results: list[TableExport] = []
     total = sum(len(tables) for tables in built.values())
+    if single_version and not is_uri(root):
+        for target in targets:
+            remove_replace_leftovers(Path(root, target))
     for target, tables in built.items():
         for name, table in tables.items():
+            spec = TABLE_SPECS[name]
             path = table_path(root, target, name)
             fingerprint = fingerprints[(target, name)]
             metadata = {
@@ -134,7 +160,7 @@ def export_registry(
                 GENERATOR_VERSION_KEY: exported_by,
             }
             try:
-                version, changed = _export_table(path, table, metadata)
+                version, changed = _export_table(path, spec, table, metadata, single_version)
             except DeltaStorageError as exc:
                 raise RegistryWriteError(name, path, exc.reason, len(results), total) from exc
             results.append(
@@ -151,12 +177,54 @@ def export_registry(
     return RegistryExport(root=str(root), spec_fingerprint=spec_fingerprint, tables=tuple(results))
 
 
-def _export_table(path: Location, table: pa.Table, metadata: dict[str, str]) -> tuple[int, bool]:
-    """Write ``table`` unless its latest commit already holds it: ``(version, changed)``."""
+def _current_state(path: Location, spec: RegistryTableSpec) -> TableState | str | None:
+    """The table as stored: its state, None when there is none, or why it cannot be read."""
     try:
-        return write_table_delta_if_changed(
-            path, table, commit_metadata=metadata, key=FINGERPRINT_KEY
-        )
+        return inspect_registry_table(path, spec)
+    except DeltaTableMissingError:
+        return None
+    except DeltaCommitConflictError:
+        raise
+    except (DeltaStorageError, RegistryDecodeError) as exc:
+        if isinstance(exc, DeltaStorageError) and not isinstance(
+            exc, (DeltaCorruptError, DeltaFileMissingError)
+        ):
+            raise  # the storage itself fails (unreachable, denied): nothing to repair
+        return str(exc)
+
+
+def _export_table(
+    path: Location,
+    spec: RegistryTableSpec,
+    table: pa.Table,
+    metadata: dict[str, str],
+    single_version: bool,
+) -> tuple[int, bool]:
+    """Write ``table`` unless the stored table verifies and holds it: ``(version, changed)``.
+
+    A table that cannot be read, or that is another table (its stored name), is replaced by a new
+    one on local storage; on an object store that is an error (no atomic folder swap there).
+    """
+    state = _current_state(path, spec)
+    if (
+        isinstance(state, TableState)
+        and state.verified
+        and state.recorded_fingerprint == metadata[FINGERPRINT_KEY]
+    ):
+        return state.version, False
+    identity = TableIdentity(spec.name, spec.description)
+    unusable = _unusable(state)
+    if single_version or (unusable is not None and not is_uri(path)):
+        version = replace_table_delta(path, table, commit_metadata=metadata, identity=identity)
+        return version, True
+    if unusable is not None:
+        msg = f"{unusable}; on an object store it cannot be repaired in place: delete the table"
+        raise DeltaStorageError(path, "repair", msg)
+    try:
+        if not isinstance(state, TableState):
+            version = write_table_delta(path, table, commit_metadata=metadata, identity=identity)
+        else:
+            version = overwrite_open_table(open_table(path, state.version), path, table, metadata)
     except DeltaCommitConflictError:
         # Another exporter committed first, or this commit landed but its answer was lost and
         # the retry found it: done if the table now holds exactly this content.
@@ -164,3 +232,13 @@ def _export_table(path: Location, table: pa.Table, metadata: dict[str, str]) -> 
         if latest is not None and latest.get(FINGERPRINT_KEY) == metadata[FINGERPRINT_KEY]:
             return int(latest["version"]), False
         raise
+    return version, True
+
+
+def _unusable(state: TableState | str | None) -> str | None:
+    """Why an overwrite cannot fix the stored table (unreadable, or another table), or None."""
+    if isinstance(state, str):
+        return state
+    if state is not None and state.problem is not None and state.foreign:
+        return state.problem
+    return None
