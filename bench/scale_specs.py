@@ -65,6 +65,7 @@ def _suffixed(specs: SpecSet, suffix: str) -> SpecSet:
                 tie_breakers=keys(row.tie_breakers),
                 canonical_sort=keys(row.canonical_sort),
                 contract_name=None if row.contract_name is None else name(row.contract_name),
+                role=None,  # one dataset per role: the copies play none
             )
             for row in specs.dataset_rows
         ),

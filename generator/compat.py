@@ -28,10 +28,10 @@ from typing import Literal
 from cpg.registry_readers import spec_set_from_tables
 from cpg.spec_set import SpecSet
 from generator.compat_rules import (
-    DEFAULT_GUARDS,
     Change,
     ContractGuards,
     DatasetPair,
+    guards_of,
     match_datasets,
     spec_changes,
 )
@@ -93,9 +93,11 @@ class CompatReport:
 
 
 def compare_registries(
-    previous: SpecSet, current: SpecSet, guards: ContractGuards = DEFAULT_GUARDS
+    previous: SpecSet, current: SpecSet, guards: ContractGuards | None = None
 ) -> CompatReport:
-    """Classify every change from ``previous`` (the published registry) to ``current``."""
+    """Classify every change from ``previous`` (the published registry) to ``current``; contract
+    breaks are guarded by ``previous``'s nodes/edges/props datasets unless ``guards`` says."""
+    guards = guards_of(previous) if guards is None else guards
     pairs = match_datasets(previous, current).pairs
     bumped = {pair.previous.name: pair for pair in pairs if pair.bumped}
     findings = (_finding(change, bumped) for change in spec_changes(previous, current, guards))

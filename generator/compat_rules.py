@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from cpg.contracts import EdgeContract, NodeContract, PropDecl, PropEnum, PropSpec
 from cpg.dataset_schemas import dataset_schema, resolved_columns
-from cpg.datasets import DatasetRow, FieldSpec, SortKey, SortOrder
+from cpg.datasets import DatasetRole, DatasetRow, FieldSpec, SortKey, SortOrder
 from cpg.spec_set import SpecSet
 from relspec.rules.model import RuleDefinition
 
@@ -49,6 +49,7 @@ _RULES: tuple[Rule, ...] = (
     Rule("DATASET_DESCRIPTION_CHANGED", False, "a dataset's description changed"),
     Rule("DATASET_TEMPLATE_CHANGED", True, "a dataset's template (stage, determinism) changed"),
     Rule("DATASET_CONTRACT_CHANGED", True, "a dataset's contract name changed"),
+    Rule("DATASET_ROLE_CHANGED", True, "a dataset's role (what consumers find it by) changed"),
     Rule("KEY_FIELDS_CHANGED", True, "a dataset's key fields changed"),
     Rule("DEDUPE_KEYS_CHANGED", True, "a dataset's dedupe keys changed"),
     Rule("TIE_BREAKERS_CHANGED", True, "a dataset's dedupe tie-breakers changed"),
@@ -115,6 +116,17 @@ class ContractGuards:
 
 
 DEFAULT_GUARDS = ContractGuards()
+
+
+def guards_of(previous: SpecSet) -> ContractGuards:
+    """The guards of a published spec set: its datasets with the nodes, edges and props roles
+    (the defaults where no dataset has the role)."""
+    by_role = {row.role: row.name for row in previous.dataset_rows if row.role is not None}
+    return ContractGuards(
+        nodes=by_role.get(DatasetRole.NODES, DEFAULT_GUARDS.nodes),
+        edges=by_role.get(DatasetRole.EDGES, DEFAULT_GUARDS.edges),
+        props=by_role.get(DatasetRole.PROPS, DEFAULT_GUARDS.props),
+    )
 
 
 @dataclass(frozen=True)
@@ -284,6 +296,7 @@ _DATASET_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("description", "DATASET_DESCRIPTION_CHANGED"),
     ("template", "DATASET_TEMPLATE_CHANGED"),
     ("contract_name", "DATASET_CONTRACT_CHANGED"),
+    ("role", "DATASET_ROLE_CHANGED"),
     ("key_fields", "KEY_FIELDS_CHANGED"),
     ("dedupe_keys", "DEDUPE_KEYS_CHANGED"),
     ("tie_breakers", "TIE_BREAKERS_CHANGED"),

@@ -74,6 +74,17 @@ class DatasetView:
     schema_statement: Statement
     row_fields: tuple[RowField, ...]
     sort_keys: tuple[tuple[str, str], ...]
+    role: RoleView | None = None
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """The role a dataset plays: enum member, role-named reader and row alias."""
+
+    value: str
+    member: str
+    reader: str
+    row_alias: str
 
 
 @dataclass(frozen=True)
@@ -295,6 +306,10 @@ def datasets(specs: SpecSet) -> tuple[DatasetView, ...]:
             row_fields.append(
                 RowField(column, f"{annotation} | None" if field.nullable else annotation)
             )
+        role = None
+        if row.role is not None:
+            value = identifier(str(row.role), table=table, row=row_index, column="role")
+            role = RoleView(str(row.role), value.upper(), f"read_{value}", f"{_camel(value)}Row")
         constant = f"{name.upper()}_SCHEMA"
         statement = render(
             Call(
@@ -313,6 +328,7 @@ def datasets(specs: SpecSet) -> tuple[DatasetView, ...]:
                 schema_statement=Statement(statement),
                 row_fields=tuple(row_fields),
                 sort_keys=tuple((key.column, key.order.value) for key in row.canonical_sort),
+                role=role,
             )
         )
     return tuple(views)

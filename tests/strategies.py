@@ -27,6 +27,7 @@ from cpg.contracts import (
 )
 from cpg.datasets import (
     BundleSpec,
+    DatasetRole,
     DatasetRow,
     DedupeStrategy,
     DeterminismTier,
@@ -240,6 +241,7 @@ def _dataset_row(
     field_names: Sequence[str],
     bundles: tuple[BundleSpec, ...],
     template_names: Sequence[str],
+    role: DatasetRole | None = None,
 ) -> DatasetRow:
     """A dataset whose resolved columns are distinct and hold all its key and sort columns."""
     columns: list[str] = []
@@ -264,6 +266,7 @@ def _dataset_row(
         template=draw(_optional_from(template_names)),
         contract_name=draw(_optional(names)),
         description=draw(texts),
+        role=role,
     )
 
 
@@ -413,9 +416,11 @@ def spec_sets(draw: st.DrawFn) -> SpecSet:
         for name in draw(_unique_names())
     )
     template_names = [t.name for t in templates]
+    dataset_names = draw(_unique_names())
+    roles = [role if draw(st.booleans()) else None for role in draw(st.permutations(DatasetRole))]
     dataset_rows = tuple(
-        _dataset_row(draw, name, field_names, bundles, template_names)
-        for name in draw(_unique_names())
+        _dataset_row(draw, name, field_names, bundles, template_names, role)
+        for name, role in zip(dataset_names, [*roles, *[None] * len(dataset_names)], strict=False)
     )
 
     rule_templates = draw(_rule_templates)

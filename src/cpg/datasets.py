@@ -19,6 +19,21 @@ class DedupeStrategy(StrEnum):
     KEEP_FIRST_AFTER_SORT = "KEEP_FIRST_AFTER_SORT"
 
 
+class DatasetRole(StrEnum):
+    """What a dataset holds for its consumers, whatever its name and version.
+
+    Consumers (the graph pipeline, ``cpg.schemas``, the generated readers) find a dataset by its
+    role, so a new version under a new name (``cpg_nodes_v2``) changes no consumer code.
+    """
+
+    NODES = "nodes"
+    EDGES = "edges"
+    PROPS = "props"
+    PROPS_JSON = "props_json"
+    PROPS_BY_FILE_ID = "props_by_file_id"
+    PROPS_GLOBAL = "props_global"
+
+
 class DeterminismTier(StrEnum):
     """How reproducible the rows of a dataset built from a template are."""
 
@@ -74,6 +89,8 @@ class DatasetRow:
     template: str | None
     contract_name: str | None
     description: str = ""
+    role: DatasetRole | None = None
+    """Set on the datasets consumers look up by role; at most one dataset per role."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cpg.datasets import DatasetRow, DedupeStrategy, SortKey, SortOrder
+from cpg.datasets import DatasetRole, DatasetRow, DedupeStrategy, SortKey, SortOrder
 
 _ASC = SortOrder.ASCENDING
 _DESC = SortOrder.DESCENDING
@@ -13,7 +13,9 @@ _PROP_DEDUPE = ("entity_kind", "entity_id", "prop_key", *_PROP_VALUES)
 _PROP_SORT = (SortKey("entity_kind"), SortKey("entity_id"), SortKey("prop_key"))
 
 
-def _props_row(name: str, description: str, *, by_file: bool = False) -> DatasetRow:
+def _props_row(
+    name: str, role: DatasetRole, description: str, *, by_file: bool = False
+) -> DatasetRow:
     """A props-lane dataset; the variants differ only in name and an optional leading file_id."""
     leading = ("file_id",) if by_file else ()
     return DatasetRow(
@@ -30,6 +32,7 @@ def _props_row(name: str, description: str, *, by_file: bool = False) -> Dataset
         template="cpg",
         contract_name=name,
         description=description,
+        role=role,
     )
 
 
@@ -54,6 +57,7 @@ DATASET_ROWS: tuple[DatasetRow, ...] = (
         template="cpg",
         contract_name="cpg_nodes_v1",
         description="One row per CPG node, anchored to a file span where it has one.",
+        role=DatasetRole.NODES,
     ),
     DatasetRow(
         name="cpg_edges_v1",
@@ -112,19 +116,27 @@ DATASET_ROWS: tuple[DatasetRow, ...] = (
         template="cpg",
         contract_name="cpg_edges_v1",
         description="One row per CPG edge with its provenance, confidence and evidence span.",
+        role=DatasetRole.EDGES,
     ),
     _props_row(
         "cpg_props_v1",
+        DatasetRole.PROPS,
         "Scalar properties: one row per (entity, key), typed value lanes.",
     ),
-    _props_row("cpg_props_json_v1", "The JSON lane: properties whose type is json."),
+    _props_row(
+        "cpg_props_json_v1",
+        DatasetRole.PROPS_JSON,
+        "The JSON lane: properties whose type is json.",
+    ),
     _props_row(
         "cpg_props_by_file_id_v1",
+        DatasetRole.PROPS_BY_FILE_ID,
         "Properties partitioned by the file that owns the entity.",
         by_file=True,
     ),
     _props_row(
         "cpg_props_global_v1",
+        DatasetRole.PROPS_GLOBAL,
         "Properties of entities that belong to no file (repo, symbols).",
     ),
 )

@@ -28,6 +28,7 @@ import pyarrow as pa
 from cpg.dataset_schemas import dataset_schema as derive_dataset_schema
 from cpg.datasets import (
     BundleSpec,
+    DatasetRole,
     DatasetRow,
     DedupeStrategy,
     FieldSpec,
@@ -58,6 +59,7 @@ __all__ = [
     "dataset_catalog",
     "dataset_catalog_from_tables",
     "dataset_contract",
+    "dataset_for_role",
     "dataset_names",
     "dataset_row",
     "dataset_rows",
@@ -130,6 +132,13 @@ class DatasetCatalog:
         """Every dataset name, in table order."""
         return tuple(row.name for row in self.rows)
 
+    def by_role(self, role: DatasetRole) -> DatasetContract:
+        """The contract of the dataset with ``role`` (``UnknownDatasetError`` when none has it)."""
+        for row in self.rows:
+            if row.role == role:
+                return self.contracts[row.name]
+        raise UnknownDatasetError(f"<role {role.value}>", self.names)
+
     def contract(self, name: str) -> DatasetContract:
         """The contract of dataset ``name`` (``UnknownDatasetError`` listing the known ones)."""
         contract = self.contracts.get(name)
@@ -182,3 +191,8 @@ def dataset_schema(name: str, registry: RegistryPath | None = None) -> pa.Schema
 def dataset_contract(name: str, registry: RegistryPath | None = None) -> DatasetContract:
     """The contract of dataset ``name``: row, schema, keys, dedupe and canonical sort."""
     return dataset_catalog(registry).contract(name)
+
+
+def dataset_for_role(role: DatasetRole, registry: RegistryPath | None = None) -> DatasetContract:
+    """The contract of the dataset that plays ``role`` in ``registry`` (whatever its name)."""
+    return dataset_catalog(registry).by_role(role)

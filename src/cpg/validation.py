@@ -385,6 +385,17 @@ def dataset_violations(
                 if name not in known:
                     message = f"{name!r} is not a column of the dataset {row.name!r}"
                     yield located(attr, f"{attr}={name}", message)
+    holders: dict[str, str] = {}
+    for index, row in enumerate(rows):
+        if row.role is None or row.name in holders.values():
+            continue  # a repeated dataset name is reported as such
+        if row.role in holders:
+            message = (
+                f"role {row.role.value!r} is already the role of dataset {holders[row.role]!r}"
+            )
+            yield _dataset_violation(f"dataset_rows[{row.name}]", index, "role", "role", message)
+        else:
+            holders[row.role] = row.name
 
 
 def _dataset_violation(spec: str, row: int, column: str, reference: str, message: str) -> Violation:

@@ -21,17 +21,18 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
-from cpg.datasets import DedupeStrategy, SortKey
+from cpg.datasets import DatasetRole, DedupeStrategy, SortKey
 from cpg.registry_specs import DatasetContract
 from graph.extract.rows import FileFacts, PropColumn, PropValue
 from storage.table_order import keep_first, rows_are_distinct, sort_table
 
-NODES = "cpg_nodes_v1"
-EDGES = "cpg_edges_v1"
-PROPS = "cpg_props_v1"
-PROPS_JSON = "cpg_props_json_v1"
-DATASETS: tuple[str, ...] = (NODES, EDGES, PROPS, PROPS_JSON)
-"""The datasets the pipeline writes; json-typed props go to the JSON lane."""
+NODES = DatasetRole.NODES
+EDGES = DatasetRole.EDGES
+PROPS = DatasetRole.PROPS
+PROPS_JSON = DatasetRole.PROPS_JSON
+DATASETS: tuple[DatasetRole, ...] = (NODES, EDGES, PROPS, PROPS_JSON)
+"""The roles of the datasets the pipeline writes (json-typed props go to the JSON lane). The
+pipeline keys everything by role; the dataset names come from the registry (``contract.name``)."""
 
 _LANES: Mapping[type, str] = {
     str: "value_str",

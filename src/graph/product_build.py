@@ -33,7 +33,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from cpg.contract_registry import ContractRegistry, load_contracts_from_registry
-from cpg.registry_specs import DatasetContract, dataset_contract
+from cpg.registry_specs import DatasetContract, dataset_for_role
 from graph.extract.diagnostics import ERROR, diagnostic
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import (
@@ -201,19 +201,22 @@ def _check_writable(output_dir: Path) -> None:
 
 class _DatasetWriter:
     """Streams batches of tables into the Delta tables of the datasets: the first batch of a
-    dataset (re)creates its table, later ones append."""
+    dataset (re)creates its table, later ones append. Tables are keyed by dataset role (or, for
+    tables outside the registry's datasets, by name); each is written under its dataset's name."""
 
     def __init__(self, output_dir: Path, contracts: dict[str, DatasetContract]) -> None:
         self.output_dir = output_dir
         self.contracts = contracts
         self.appenders: dict[str, DeltaAppender] = {}
-        self.rows = dict.fromkeys(contracts, 0)
+        self.rows = {contract.name: 0 for contract in contracts.values()}
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         for name in self.contracts:
             self.write_table(name, tables[name])
 
-    def write_table(self, name: str, table: pa.Table) -> None:
+    def write_table(self, key: str, table: pa.Table) -> None:
+        contract = self.contracts.get(key)
+        name = key if contract is None else contract.name
         path = self.output_dir / name
         appender = self.appenders.get(name)
         if appender is None:
@@ -247,7 +250,9 @@ def build_graph_product(
     _check_writable(out)
     run_registry_exports(out)
     registry = load_contracts_from_registry(out)
-    contracts = {name: dataset_contract(name, registry=out) for name in DATASETS}
+    contracts: dict[str, DatasetContract] = {
+        role: dataset_for_role(role, registry=out) for role in DATASETS
+    }
     writer = _DatasetWriter(out, contracts)
     result = BuildResult(output_dir=out, files=len(relpaths))
     repo_id = repo.name or "repo"

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from cpg.contract_registry import ContractRegistry
 from cpg.contracts import PropSpec, PropType
-from cpg.registry_specs import DatasetContract, dataset_contract
+from cpg.registry_specs import DatasetContract, dataset_for_role
 from graph.extract.rows import EDGE, NODE, FileFacts
 from graph.facts_tables import DATASETS, JSON_LANE, PlainTables, plain_tables
 from storage.table_order import rows_are_distinct, sort_table
@@ -103,7 +103,7 @@ class RowValidator:
         """Violations of ``facts``; ``known_nodes`` maps node ids outside ``facts`` to kinds."""
         datasets = self.datasets
         if datasets is None:
-            datasets = {name: dataset_contract(name) for name in DATASETS}
+            datasets = {role: dataset_for_role(role) for role in DATASETS}
         return self.validate_tables(plain_tables(facts, datasets), known_nodes)
 
     def validate_tables(

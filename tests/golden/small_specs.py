@@ -13,6 +13,7 @@ from cpg.contracts import (
 )
 from cpg.datasets import (
     BundleSpec,
+    DatasetRole,
     DatasetRow,
     DedupeStrategy,
     DeterminismTier,
@@ -138,6 +139,7 @@ SMALL_SPECS = SpecSet(
             template="small",
             contract_name="nodes_v1",
             description="Nodes of the small graph.",
+            role=DatasetRole.NODES,
         ),
     ),
     templates=(RegistryTemplate("small", "cpg", DeterminismTier.CANONICAL),),

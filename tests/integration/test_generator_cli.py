@@ -84,7 +84,7 @@ def test_hand_edited_generated_file_fails_with_a_diff(fresh: Path) -> None:
     assert "drift: specs vs generated" in result.stderr
     assert "changed file: cpg_schemas.py" in result.stderr
     assert "--- generated/cpg_schemas.py (on disk)" in result.stdout  # the diff: stdout
-    assert "-    pa.field(\"bstart\", pa.int32()" in result.stdout.replace("        ", "    ")
+    assert '-    pa.field("bstart", pa.int32()' in result.stdout.replace("        ", "    ")
     assert "specs vs registry" not in result.stderr
 
 

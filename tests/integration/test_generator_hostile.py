@@ -43,7 +43,8 @@ def _shape(source: str) -> list[tuple[str, ...]]:
         elif isinstance(node, ast.FunctionDef):
             shape.append(("def", node.name, str(len(node.body))))
         elif isinstance(node, ast.AnnAssign | ast.Assign):
-            targets = [ast.unparse(t) for t in getattr(node, "targets", [node.target])]
+            found = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = [ast.unparse(t) for t in found]
             calls = sorted({ast.unparse(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)})
             shape.append(("assign", *targets, *calls))
         else:
@@ -64,12 +65,16 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.mark.parametrize(
     "name", ["cpg_contracts.py", "cpg_schemas.py", "cpg_readers.py", "relspec_rules.py"]
 )
-def test_hostile_strings_do_not_change_the_statements(rendered: tuple[Path, Path], name: str) -> None:
+def test_hostile_strings_do_not_change_the_statements(
+    rendered: tuple[Path, Path], name: str
+) -> None:
     plain, hostile = (root / "generated" / name for root in rendered)
     assert _shape(hostile.read_text()) == _shape(plain.read_text())
     # no line outside a string literal starts with the injected statement
     assert "import os" not in {
-        line.strip() for line in hostile.read_text().splitlines() if not line.strip().startswith('"')
+        line.strip()
+        for line in hostile.read_text().splitlines()
+        if not line.strip().startswith('"')
     }
 
 
@@ -168,5 +173,8 @@ def test_unusable_field_name_fails_and_leaves_output_untouched(tmp_path: Path) -
         str(out),
     )
     assert result.returncode == 2
-    assert "table 'cpg_field_catalog'" in result.stderr and "'class' is a Python keyword" in result.stderr
+    assert (
+        "table 'cpg_field_catalog'" in result.stderr
+        and "'class' is a Python keyword" in result.stderr
+    )
     assert snapshot(out) == before

@@ -44,7 +44,12 @@ def test_unchanged_specs_are_compatible(project: Path) -> None:
 
 
 def test_breaking_change_without_version_bump_exits_1(project: Path) -> None:
-    _edit(project, "src/cpg/registry_rows.py", 'key_fields=("node_id", "node_kind")', 'key_fields=("node_id",)')
+    _edit(
+        project,
+        "src/cpg/registry_rows.py",
+        'key_fields=("node_id", "node_kind")',
+        'key_fields=("node_id",)',
+    )
     result = run_generator(project, "--check-compat")
     assert result.returncode == 1
     assert result.stdout.startswith("baseline: registry at ")
@@ -54,8 +59,18 @@ def test_breaking_change_without_version_bump_exits_1(project: Path) -> None:
 
 
 def test_version_bump_allows_the_breaking_change(project: Path) -> None:
-    _edit(project, "src/cpg/registry_rows.py", 'key_fields=("node_id", "node_kind")', 'key_fields=("node_id",)')
-    _edit(project, "src/cpg/registry_rows.py", 'name="cpg_nodes_v1",\n        version=1,', 'name="cpg_nodes_v1",\n        version=2,')
+    _edit(
+        project,
+        "src/cpg/registry_rows.py",
+        'key_fields=("node_id", "node_kind")',
+        'key_fields=("node_id",)',
+    )
+    _edit(
+        project,
+        "src/cpg/registry_rows.py",
+        'name="cpg_nodes_v1",\n        version=1,',
+        'name="cpg_nodes_v1",\n        version=2,',
+    )
     result = run_generator(project, "--check-compat")
     assert result.returncode == 0, result.stderr
     assert "allowed: dataset cpg_nodes_v1" in result.stdout

@@ -230,9 +230,9 @@ def test_invalid_specs_raise_with_every_violation_and_write_nothing(
     assert any(
         f"edge_contracts[{edge.kind}]" in v and "NO_SUCH_NODE_KIND" in v for v in rendered
     ), rendered
-    assert any(f"dataset_rows[{row.name}]" in v and "no_such_bundle" in v for v in rendered), (
-        rendered
-    )
+    assert any(
+        f"dataset_rows[{row.name}]" in v and "no_such_bundle" in v for v in rendered
+    ), rendered
     message = str(info.value)
     assert "NO_SUCH_NODE_KIND" in message
     assert "no_such_bundle" in message

@@ -123,8 +123,7 @@ LONG_LOOP = (
     + "    return total\n"
 )
 
-FEATURES = textwrap.dedent(
-    '''
+FEATURES = textwrap.dedent('''
     """Module docstring."""
     from os.path import *
     import collections.abc as abc
@@ -243,8 +242,7 @@ FEATURES = textwrap.dedent(
         f = a in (1, 2, (3, frozenset({4}))) or b not in {"x", "y"}
         del c
         return a[1:2], a[::-1], -a, ~b, not a, e, f, d, print(*a, sep="", **b)
-    '''
-)
+    ''')
 
 SOURCES = {
     "many_consts": MANY_CONSTS,

@@ -146,6 +146,12 @@ CASES: tuple[Case, ...] = (
         edit("dataset_rows", NODES, contract_name="cpg_other"),
     ),
     Case(
+        "DATASET_ROLE_CHANGED",
+        f"dataset {NODES}",
+        "breaking",
+        edit("dataset_rows", NODES, role=None),
+    ),
+    Case(
         "KEY_FIELDS_CHANGED",
         f"dataset {NODES}",
         "breaking",

@@ -55,9 +55,9 @@ CODECS: dict[str, tuple[str, Decoder]] = {
 
 def assert_table_equal(left: pa.Table, right: pa.Table) -> None:
     """Same schema (metadata included) and the same rows in the same order."""
-    assert left.schema.equals(right.schema, check_metadata=True), (
-        f"schema mismatch:\n{left.schema}\n---\n{right.schema}"
-    )
+    assert left.schema.equals(
+        right.schema, check_metadata=True
+    ), f"schema mismatch:\n{left.schema}\n---\n{right.schema}"
     assert left.to_pylist() == right.to_pylist()
 
 

@@ -22,7 +22,7 @@ from cpg.contracts import PropSpec, PropType
 from cpg.edge_contracts import EDGE_CONTRACTS
 from cpg.node_contracts import NODE_CONTRACTS
 from cpg.props import PROP_ENUMS
-from cpg.registry_specs import dataset_contract
+from cpg.registry_specs import dataset_for_role
 from cpg.validation import extractor_problem
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import (
@@ -230,7 +230,7 @@ def test_stable_id_follows_the_documented_recipe() -> None:
 
 def test_prop_lanes_pick_one_value_column() -> None:
     lanes = ("value_str", "value_int", "value_float", "value_bool", "value_json")
-    contracts = {name: dataset_contract(name) for name in DATASETS}
+    contracts = {role: dataset_for_role(role) for role in DATASETS}
 
     def lanes_of(value: object, is_json: bool = False) -> tuple[object, ...]:
         facts = FileFacts()
@@ -453,16 +453,14 @@ def test_span_function_agrees_with_span(encoding: str) -> None:
 
 
 def _id_digest(repo_dir: Path) -> str:
-    code = textwrap.dedent(
-        f"""
+    code = textwrap.dedent(f"""
         import hashlib, json, sys
         from pathlib import Path
         from graph.extract.file_facts import extract_file
         facts = extract_file({REPO!r}, "pkg/rich.py", Path(sys.argv[1]).read_bytes())
         rows = [list(r) for r in facts.nodes + facts.edges + facts.props]
         print(hashlib.sha256(json.dumps(rows).encode()).hexdigest())
-        """
-    )
+        """)
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": os.pathsep.join(sys.path)}
     out = subprocess.run(
         [sys.executable, "-c", code, str(repo_dir / "pkg/rich.py")],

@@ -174,9 +174,11 @@ def test_exactly_the_stdlib_derivations_are_implemented() -> None:
 
 def test_implemented_derivation_with_a_broken_reference_is_caught() -> None:
     broken = tuple(
-        replace(d, extractor="graph.extract.ast_extract:no_such_function")
-        if d.kind == "AST_CALL"
-        else d
+        (
+            replace(d, extractor="graph.extract.ast_extract:no_such_function")
+            if d.kind == "AST_CALL"
+            else d
+        )
         for d in BASE.derivations
     )
     violations = validate_derivation_extractors(replace(BASE, derivations=broken))
@@ -369,7 +371,10 @@ def test_malformed_extractor_reference(extractor: str, status: DerivationStatus)
 @pytest.mark.parametrize(
     ("extractor", "problem"),
     [
-        ("cpg_no_such_module_xyz:extract", "module 'cpg_no_such_module_xyz' is not part of this project"),
+        (
+            "cpg_no_such_module_xyz:extract",
+            "module 'cpg_no_such_module_xyz' is not part of this project",
+        ),
         ("os:getcwd", "module 'os' is not part of this project"),
         ("cpg.no_such_submodule:extract", "module 'cpg.no_such_submodule' does not import"),
         ("cpg.validation:no_such_function", "cpg.validation.no_such_function is not a callable"),
