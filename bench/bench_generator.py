@@ -54,8 +54,9 @@ def run(command: tuple[str, ...], cwd: Path, env: dict[str, str]) -> Sample:
 
 def project_copy(target: Path) -> Path:
     """A copy of the project parts the generator reads, so the benchmark edits nothing real."""
-    for name in ("src", "generator", "templates", "generated"):
+    for name in ("src", "generator", "generated", "registry"):
         shutil.copytree(PROJECT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(PROJECT / "pyproject.toml", target / "pyproject.toml")
     return target
 
 

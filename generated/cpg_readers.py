@@ -88,12 +88,14 @@ EdgesRow = CpgEdgesV1Row
 
 def read_edges_table(output_dir: str | Path) -> pa.Table:
     """The dataset with role edges of the build in ``output_dir``."""
-    return read_cpg_edges_v1_table(Path(output_dir, DATASET_BY_ROLE[DatasetRole.EDGES]))
+    folder = DATASET_BY_ROLE[DatasetRole.EDGES]
+    return read_cpg_edges_v1_table(Path(output_dir, folder))
 
 
 def read_edges(output_dir: str | Path) -> Iterator[EdgesRow]:
     """The rows of the dataset with role edges of the build in ``output_dir``."""
-    return read_cpg_edges_v1(Path(output_dir, DATASET_BY_ROLE[DatasetRole.EDGES]))
+    folder = DATASET_BY_ROLE[DatasetRole.EDGES]
+    return read_cpg_edges_v1(Path(output_dir, folder))
 
 
 @dataclass(frozen=True)
@@ -135,12 +137,14 @@ NodesRow = CpgNodesV1Row
 
 def read_nodes_table(output_dir: str | Path) -> pa.Table:
     """The dataset with role nodes of the build in ``output_dir``."""
-    return read_cpg_nodes_v1_table(Path(output_dir, DATASET_BY_ROLE[DatasetRole.NODES]))
+    folder = DATASET_BY_ROLE[DatasetRole.NODES]
+    return read_cpg_nodes_v1_table(Path(output_dir, folder))
 
 
 def read_nodes(output_dir: str | Path) -> Iterator[NodesRow]:
     """The rows of the dataset with role nodes of the build in ``output_dir``."""
-    return read_cpg_nodes_v1(Path(output_dir, DATASET_BY_ROLE[DatasetRole.NODES]))
+    folder = DATASET_BY_ROLE[DatasetRole.NODES]
+    return read_cpg_nodes_v1(Path(output_dir, folder))
 
 
 @dataclass(frozen=True)
@@ -183,16 +187,14 @@ PropsByFileIdRow = CpgPropsByFileIdV1Row
 
 def read_props_by_file_id_table(output_dir: str | Path) -> pa.Table:
     """The dataset with role props_by_file_id of the build in ``output_dir``."""
-    return read_cpg_props_by_file_id_v1_table(
-        Path(output_dir, DATASET_BY_ROLE[DatasetRole.PROPS_BY_FILE_ID])
-    )
+    folder = DATASET_BY_ROLE[DatasetRole.PROPS_BY_FILE_ID]
+    return read_cpg_props_by_file_id_v1_table(Path(output_dir, folder))
 
 
 def read_props_by_file_id(output_dir: str | Path) -> Iterator[PropsByFileIdRow]:
     """The rows of the dataset with role props_by_file_id of the build in ``output_dir``."""
-    return read_cpg_props_by_file_id_v1(
-        Path(output_dir, DATASET_BY_ROLE[DatasetRole.PROPS_BY_FILE_ID])
-    )
+    folder = DATASET_BY_ROLE[DatasetRole.PROPS_BY_FILE_ID]
+    return read_cpg_props_by_file_id_v1(Path(output_dir, folder))
 
 
 @dataclass(frozen=True)
@@ -234,14 +236,14 @@ PropsGlobalRow = CpgPropsGlobalV1Row
 
 def read_props_global_table(output_dir: str | Path) -> pa.Table:
     """The dataset with role props_global of the build in ``output_dir``."""
-    return read_cpg_props_global_v1_table(
-        Path(output_dir, DATASET_BY_ROLE[DatasetRole.PROPS_GLOBAL])
-    )
+    folder = DATASET_BY_ROLE[DatasetRole.PROPS_GLOBAL]
+    return read_cpg_props_global_v1_table(Path(output_dir, folder))
 
 
 def read_props_global(output_dir: str | Path) -> Iterator[PropsGlobalRow]:
     """The rows of the dataset with role props_global of the build in ``output_dir``."""
-    return read_cpg_props_global_v1(Path(output_dir, DATASET_BY_ROLE[DatasetRole.PROPS_GLOBAL]))
+    folder = DATASET_BY_ROLE[DatasetRole.PROPS_GLOBAL]
+    return read_cpg_props_global_v1(Path(output_dir, folder))
 
 
 @dataclass(frozen=True)
@@ -283,12 +285,14 @@ PropsJsonRow = CpgPropsJsonV1Row
 
 def read_props_json_table(output_dir: str | Path) -> pa.Table:
     """The dataset with role props_json of the build in ``output_dir``."""
-    return read_cpg_props_json_v1_table(Path(output_dir, DATASET_BY_ROLE[DatasetRole.PROPS_JSON]))
+    folder = DATASET_BY_ROLE[DatasetRole.PROPS_JSON]
+    return read_cpg_props_json_v1_table(Path(output_dir, folder))
 
 
 def read_props_json(output_dir: str | Path) -> Iterator[PropsJsonRow]:
     """The rows of the dataset with role props_json of the build in ``output_dir``."""
-    return read_cpg_props_json_v1(Path(output_dir, DATASET_BY_ROLE[DatasetRole.PROPS_JSON]))
+    folder = DATASET_BY_ROLE[DatasetRole.PROPS_JSON]
+    return read_cpg_props_json_v1(Path(output_dir, folder))
 
 
 @dataclass(frozen=True)
@@ -330,9 +334,11 @@ PropsRow = CpgPropsV1Row
 
 def read_props_table(output_dir: str | Path) -> pa.Table:
     """The dataset with role props of the build in ``output_dir``."""
-    return read_cpg_props_v1_table(Path(output_dir, DATASET_BY_ROLE[DatasetRole.PROPS]))
+    folder = DATASET_BY_ROLE[DatasetRole.PROPS]
+    return read_cpg_props_v1_table(Path(output_dir, folder))
 
 
 def read_props(output_dir: str | Path) -> Iterator[PropsRow]:
     """The rows of the dataset with role props of the build in ``output_dir``."""
-    return read_cpg_props_v1(Path(output_dir, DATASET_BY_ROLE[DatasetRole.PROPS]))
+    folder = DATASET_BY_ROLE[DatasetRole.PROPS]
+    return read_cpg_props_v1(Path(output_dir, folder))

@@ -7,11 +7,13 @@ they come from (rows are positions in the table-ordered collections).
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
+from pathlib import Path
 
 from cpg.arrow_types import ARROW_TYPES
 from cpg.contracts import EdgeContract, NodeContract, PropSpec
@@ -233,18 +235,34 @@ PROJECT_PACKAGES = frozenset({"cpg", "relspec", "storage", "graph", "generator"}
 """Top-level packages of this project: an implemented extractor must live in one of them."""
 
 
+@cache
+def _module_source(origin: str) -> str:
+    return Path(origin).read_text(encoding="utf-8")
+
+
 def extractor_problem(reference: str) -> str | None:
-    """Why ``module:function`` does not name a callable of this project, or None when it does."""
+    """Why ``module:function`` does not name a function of this project, or None when it does.
+
+    The module is found and searched, not imported: extractors import the generated modules, so
+    importing them here would make validating the specs depend on ``generated/`` being current
+    (a kind added to the specs could never be generated).
+    """
     module_name, _, attr = reference.partition(":")
     if module_name.split(".")[0] not in PROJECT_PACKAGES:
         return f"module {module_name!r} is not part of this project"
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # any import-time failure is a violation to report, not a crash
-        return f"module {module_name!r} does not import ({type(exc).__name__}: {exc})"
-    target = getattr(module, attr, None)
-    if not callable(target):
-        return f"{module_name}.{attr} is not a callable"
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError) as exc:
+        return f"module {module_name!r} cannot be found ({type(exc).__name__}: {exc})"
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return f"module {module_name!r} cannot be found"
+    try:
+        source = _module_source(spec.origin)
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"module {module_name!r} cannot be read ({type(exc).__name__}: {exc})"
+    definition = re.compile(rf"^(?:async\s+def|def|class)\s+{re.escape(attr)}\b", re.MULTILINE)
+    if not definition.search(source):
+        return f"{module_name}.{attr} is not a function defined at the top of that module"
     return None
 
 

@@ -24,14 +24,34 @@ def _run(
 def test_installed_wheel_renders_outside_a_checkout(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     built = _run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(PROJECT_ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(wheels),
+            str(PROJECT_ROOT),
+        ],
         tmp_path,
     )
     assert built.returncode == 0, built.stderr
     target = tmp_path / "site"
     (wheel,) = wheels.glob("cpg_registry-*.whl")
     installed = _run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         tmp_path,
     )
     assert installed.returncode == 0, installed.stderr

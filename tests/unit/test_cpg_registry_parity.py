@@ -23,7 +23,7 @@ from cpg.spec_set import SORT_KEYS, canonical_spec_set
 from cpg.validation import registry_diagnostics
 from relspec.rules.model import RuleDomain
 from relspec.rules.spec_tables import rule_definitions_from_table, rule_templates_from_table
-from storage.deltalake.delta import read_table_delta
+from storage.deltalake.delta import open_table, read_raw_delta, read_table_delta, stored_identity
 from storage.deltalake.registry_layout import all_tables, registry_root, table_path, table_spec
 from storage.deltalake.registry_models import RegistryTableSpec
 from storage.deltalake.registry_runner import build_registry_tables
@@ -73,6 +73,44 @@ def test_delta_table_equals_in_memory_table(
     assert_table_equal(from_delta, IN_MEMORY[spec.name])
     assert from_delta.schema.equals(spec.schema, check_metadata=True)
     assert from_delta.schema.metadata[b"spec_kind"] == spec.name.encode()
+
+
+@pytest.mark.parametrize(("target", "spec"), TABLES, ids=[spec.name for _, spec in TABLES])
+def test_what_delta_stored_is_the_table_and_its_identity(
+    exported_registry: Path, target: str, spec: RegistryTableSpec
+) -> None:
+    """No restoration: the table name Delta keeps in its metaData is the spec_kind, the stored
+    columns are the canonical ones (dictionaries stored as their values), and so are the rows."""
+    path = table_path(registry_root(exported_registry), target, spec.name)
+    identity = stored_identity(open_table(path), path)
+    assert identity is not None and identity.name == spec.name
+    assert identity.description == spec.description
+    raw = read_raw_delta(path)
+    assert raw.schema.names == spec.schema.names
+    for stored, canonical in zip(raw.schema, spec.schema, strict=True):
+        value_type = canonical.type
+        if pa.types.is_dictionary(value_type):
+            value_type = value_type.value_type
+        assert stored.nullable == canonical.nullable, stored.name
+        assert _plain(stored.type).equals(_plain(value_type)), (stored.name, stored.type)
+    in_memory = IN_MEMORY[spec.name]
+    key = [(column, "ascending") for column in spec.sort_key]
+    assert raw.sort_by(key).to_pylist() == in_memory.to_pylist()
+
+
+def _plain(data_type: pa.DataType) -> pa.DataType:
+    """``data_type`` with dictionaries, large and view variants and list item names undone."""
+    if pa.types.is_dictionary(data_type):
+        return _plain(data_type.value_type)
+    if (
+        pa.types.is_list(data_type)
+        or pa.types.is_large_list(data_type)
+        or pa.types.is_list_view(data_type)
+    ):
+        return pa.list_(_plain(data_type.value_type))
+    if pa.types.is_struct(data_type):
+        return pa.struct([pa.field(f.name, _plain(f.type), f.nullable) for f in data_type])
+    return {pa.large_string(): pa.string(), pa.string_view(): pa.string()}.get(data_type, data_type)
 
 
 def test_every_registry_table_is_compared() -> None:

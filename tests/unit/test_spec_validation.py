@@ -376,10 +376,16 @@ def test_malformed_extractor_reference(extractor: str, status: DerivationStatus)
             "module 'cpg_no_such_module_xyz' is not part of this project",
         ),
         ("os:getcwd", "module 'os' is not part of this project"),
-        ("cpg.no_such_submodule:extract", "module 'cpg.no_such_submodule' does not import"),
-        ("cpg.validation:no_such_function", "cpg.validation.no_such_function is not a callable"),
+        ("cpg.no_such_submodule:extract", "module 'cpg.no_such_submodule' cannot be found"),
+        (
+            "cpg.validation:no_such_function",
+            "cpg.validation.no_such_function is not a function defined at the top of that module",
+        ),
         # exists, but is a mapping rather than a function
-        ("cpg.arrow_types:ARROW_TYPES", "cpg.arrow_types.ARROW_TYPES is not a callable"),
+        (
+            "cpg.arrow_types:ARROW_TYPES",
+            "cpg.arrow_types.ARROW_TYPES is not a function defined at the top of that module",
+        ),
     ],
 )
 def test_implemented_derivation_with_unusable_extractor(extractor: str, problem: str) -> None:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
@@ -304,6 +305,8 @@ def commit_info(path: PathLike, version: int | None = None) -> Mapping[str, Any]
     commit's info for an emptied entry, and mislabels the history of a table opened at an older
     version. An entry that is empty or not JSON is a ``DeltaCorruptError``.
     """
+    if version is not None and not is_uri(path):
+        return _local_commit_info(Path(path), version)
     latest = _open(path)
     wanted = int(latest.version()) if version is None else version
     if not is_uri(path):
@@ -341,9 +344,34 @@ def _local_commit_info(path: Path, version: int) -> Mapping[str, Any] | None:
 
 
 def read_table_data(table: DeltaTable, path: PathLike) -> pa.Table:
-    """The data of the version ``table`` is at, as Delta returns it (no schema restoration)."""
+    """The data of the version ``table`` is at, as stored (no schema restoration).
+
+    A local table that needs no reader features (no deletion vectors, no column mapping: reader
+    version 1) is read file by file with ``pyarrow.parquet``: for the small registry tables that
+    is a fraction of deltalake's scan, which imports ``pyarrow.dataset`` (as ``pq.read_table``
+    does; ``ParquetFile.read`` does not). Measured: 13 tables, ~0.26 s through deltalake.
+    """
     with _storage(path, "read"):
-        return table.to_pyarrow_table()
+        if is_uri(path) or table.protocol().min_reader_version > 1:
+            return table.to_pyarrow_table()
+        actions = pa.table(table.get_add_actions(flatten=True))
+        if not actions.num_rows:
+            return table.to_pyarrow_table()
+        import pyarrow.parquet as pq
+
+        parts = []
+        for name, size in zip(
+            actions.column("path").to_pylist(),
+            actions.column("size_bytes").to_pylist(),
+            strict=True,
+        ):
+            file = Path(path, unquote(name))
+            actual = file.stat().st_size
+            if actual != size:
+                reason = f"data file {name} has {actual} bytes, its add action says {size}"
+                raise DeltaCorruptError(path, "read", reason)
+            parts.append(pq.ParquetFile(file).read())
+        return pa.concat_tables(parts)
 
 
 def latest_commit_metadata(path: PathLike) -> Mapping[str, Any] | None:

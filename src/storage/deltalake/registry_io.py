@@ -61,6 +61,11 @@ class RegistryIntegrityError(ValueError):
         self.problem = problem
 
 
+class ForeignTableError(RegistryIntegrityError):
+    """The table at a registry table's path is not that table (Delta stores another name, or
+    none): only a new table, not a new version, can fix it."""
+
+
 @dataclass(frozen=True)
 class TableState:
     """A registry table as found on storage: its rows, and what (if anything) is wrong with it.
@@ -75,9 +80,6 @@ class TableState:
     table: pa.Table
     recorded_fingerprint: str | None
     problem: str | None
-    foreign: bool = False
-    """The stored table is not this table (no stored name, or another one): only a new table,
-    not a new version, can fix it."""
 
     @property
     def verified(self) -> bool:
@@ -90,36 +92,36 @@ def inspect_registry_table(
 ) -> TableState:
     """Read registry table ``spec`` at ``path`` and say whether it verifies.
 
-    Raises ``DeltaTableMissingError`` when there is no table, ``DeltaCorruptError`` /
-    ``DeltaStorageError`` when its log or data cannot be read, and ``RegistryDecodeError`` when
-    the rows do not fit the table's schema; tampering that still decodes is a ``problem``.
+    Raises ``DeltaTableMissingError`` when there is no table, ``ForeignTableError`` when Delta
+    stores another table's name (or none) there, ``DeltaCorruptError`` / ``DeltaStorageError``
+    when its log or data cannot be read, and ``RegistryDecodeError`` when the rows do not fit the
+    table's schema; tampering that still decodes is a ``problem`` of the returned state.
     """
     handle = open_table(path, version)
     at = int(handle.version())
     identity = stored_identity(handle, path)
+    if identity is None:
+        reason = "Delta stores no table name (written by another tool or an older cpg-registry)"
+        raise ForeignTableError(spec.name, path, reason)
+    if identity.name != spec.name:
+        reason = f"Delta stores the table name {identity.name!r}: this is another registry table"
+        raise ForeignTableError(spec.name, path, reason)
     commit = commit_info(path, at)
     table = restore_table(read_table_data(handle, path), spec.schema, spec.sort_key, spec.name)
     recorded = None if commit is None else commit.get(FINGERPRINT_KEY)
     recorded_text = None if recorded is None else str(recorded)
-    foreign = None
-    if identity is None:
-        foreign = "Delta stores no table name (written by another tool or an older cpg-registry)"
-    elif identity.name != spec.name:
-        foreign = f"Delta stores the table name {identity.name!r}: this is another registry table"
-    problem = foreign
-    if problem is None and recorded_text is None:
+    problem: str | None = None
+    if recorded_text is None:
         problem = (
             f"version {at} has no cpg-registry commit info (an emptied log entry, or a commit "
             "by another tool)"
         )
-    elif problem is None and table_fingerprint(table) != recorded_text:
+    elif table_fingerprint(table) != recorded_text:
         problem = (
             f"the rows of version {at} do not hash to the fingerprint its commit recorded "
             "(data changed outside the exporter)"
         )
-    return TableState(
-        spec.name, str(path), at, table, recorded_text, problem, foreign=foreign is not None
-    )
+    return TableState(spec.name, str(path), at, table, recorded_text, problem)
 
 
 def read_registry_table(

@@ -43,7 +43,7 @@ from storage.deltalake.delta import (
     write_table_delta,
 )
 from storage.deltalake.locations import Location, is_uri
-from storage.deltalake.registry_io import TableState, inspect_registry_table
+from storage.deltalake.registry_io import ForeignTableError, TableState, inspect_registry_table
 from storage.deltalake.registry_layout import (
     DEFAULT_TARGETS,
     TARGETS,
@@ -178,11 +178,14 @@ def export_registry(
 
 
 def _current_state(path: Location, spec: RegistryTableSpec) -> TableState | str | None:
-    """The table as stored: its state, None when there is none, or why it cannot be read."""
+    """The table as stored: its state, None when there is none, or why an overwrite cannot fix
+    it (unreadable, or another table)."""
     try:
         return inspect_registry_table(path, spec)
     except DeltaTableMissingError:
         return None
+    except ForeignTableError as exc:
+        return exc.problem
     except DeltaCommitConflictError:
         raise
     except (DeltaStorageError, RegistryDecodeError) as exc:
@@ -213,7 +216,7 @@ def _export_table(
     ):
         return state.version, False
     identity = TableIdentity(spec.name, spec.description)
-    unusable = _unusable(state)
+    unusable = state if isinstance(state, str) else None
     if single_version or (unusable is not None and not is_uri(path)):
         version = replace_table_delta(path, table, commit_metadata=metadata, identity=identity)
         return version, True
@@ -233,12 +236,3 @@ def _export_table(
             return int(latest["version"]), False
         raise
     return version, True
-
-
-def _unusable(state: TableState | str | None) -> str | None:
-    """Why an overwrite cannot fix the stored table (unreadable, or another table), or None."""
-    if isinstance(state, str):
-        return state
-    if state is not None and state.problem is not None and state.foreign:
-        return state.problem
-    return None

@@ -67,9 +67,11 @@ NodesRow = NodesV1Row
 
 def read_nodes_table(output_dir: str | Path) -> pa.Table:
     """The dataset with role nodes of the build in ``output_dir``."""
-    return read_nodes_v1_table(Path(output_dir, DATASET_BY_ROLE[DatasetRole.NODES]))
+    folder = DATASET_BY_ROLE[DatasetRole.NODES]
+    return read_nodes_v1_table(Path(output_dir, folder))
 
 
 def read_nodes(output_dir: str | Path) -> Iterator[NodesRow]:
     """The rows of the dataset with role nodes of the build in ``output_dir``."""
-    return read_nodes_v1(Path(output_dir, DATASET_BY_ROLE[DatasetRole.NODES]))
+    folder = DATASET_BY_ROLE[DatasetRole.NODES]
+    return read_nodes_v1(Path(output_dir, folder))
