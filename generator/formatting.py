@@ -8,6 +8,8 @@ only when a render differs from the file on disk: ``--check`` on a clean tree ne
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -50,8 +52,22 @@ def format_python(
         msg = f"generated {name} is not valid Python: {exc}"
         raise FormattingError(msg) from exc
     if cached is not None and write_cache:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        tmp.write_text(formatted, encoding="utf-8")
-        tmp.replace(cached)
+        _store(cached, formatted)
     return formatted
+
+
+def _store(cached: Path, text: str) -> None:
+    """Write a cache entry atomically under a temporary name of its own, so generators running
+    at once never share (or delete) each other's temporary file. A cache that cannot be written
+    (full or read-only disk) only costs the next run a black call."""
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{cached.name}.", dir=cached.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        Path(temp).replace(cached)
+    except OSError:
+        Path(temp).unlink(missing_ok=True)

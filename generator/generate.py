@@ -11,16 +11,17 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-from cpg.spec_set import canonical_spec_set
+from cpg.spec_set import SpecSet, canonical_spec_set
 from cpg.validation import require_valid_specs
 from generator.options import Options, Reporter, display
-from generator.outputs import read_outputs, remove_leftovers, write_outputs
+from generator.outputs import leftovers, read_outputs, staged_outputs
 from generator.pipeline import decode_registry, render_outputs
 from storage.deltalake.registry_history import read_export
 from storage.deltalake.registry_io import read_registry_tables
 from storage.deltalake.registry_layout import TABLE_NAMES
 from storage.deltalake.registry_models import table_fingerprint
 from storage.deltalake.registry_runner import build_registry_tables, export_registry
+from storage.faults import fault_point
 
 
 class ConcurrentWriterError(RuntimeError):
@@ -32,45 +33,28 @@ def _flat(built: Mapping[str, Mapping[str, pa.Table]]) -> dict[str, pa.Table]:
 
 
 def generate(options: Options, report: Reporter) -> int:
-    """Export (unless ``--no-export``), read back, render and replace ``generated/``."""
+    """Render and stage ``generated/``; export (unless ``--no-export``) and read the registry back;
+    then swap the staged files in. Anything that fails before the swap leaves ``generated/`` as
+    it was, and a full or read-only output disk is found before the registry is written."""
     on_disk = read_outputs(options.output)
+    removed = [path.name for path in leftovers(options.output)]
     if options.exports:
         specs = canonical_spec_set()
         require_valid_specs(specs)
-        built = build_registry_tables(specs)
-        tables = _flat(built)
-        final = render_outputs(
-            decode_registry(tables, "specs", validated=True),
-            tables,
-            on_disk,
-            cache=options.cache,
-            write_cache=True,
-        )
-        export = export_registry(
-            options.registry, specs=specs, single_version=options.single_version
-        )
-        changed = len(export.changed)
-        report.info(
-            f"exported {len(export.tables)} tables to {options.registry} ({changed} changed)"
-        )
-        for table in export.tables:
-            report.detail(f"  {table.table}: version {table.version}, {table.rows} rows")
-        _require_own_rows(options, tables, read_registry_tables(options.registry, TABLE_NAMES))
+        tables = _flat(build_registry_tables(specs))
+        specs_read = decode_registry(tables, "specs", validated=True)
     else:
         options.require_registry()
         if options.registry_version is not None:
             tables = read_export(options.registry, options.registry_version)
         else:
             tables = read_registry_tables(options.registry, TABLE_NAMES)
-        final = render_outputs(
-            decode_registry(tables, str(options.registry)),
-            tables,
-            on_disk,
-            cache=options.cache,
-            write_cache=True,
-        )
-    removed = remove_leftovers(options.output)
-    written = write_outputs(options.output, final)
+        specs_read = decode_registry(tables, display(options.registry))
+    final = render_outputs(specs_read, tables, on_disk, cache=options.cache, write_cache=True)
+    with staged_outputs(options.output, final) as replacement:
+        if options.exports:
+            _export(options, report, specs_read, tables)
+        written = replacement.commit()
     stray = sorted(set(on_disk) - set(final))
     report.info(
         f"read {len(tables)} tables; wrote {len(written)} files, "
@@ -83,6 +67,20 @@ def generate(options: Options, report: Reporter) -> int:
     for name in written:
         report.detail(f"  wrote {name}")
     return 0
+
+
+def _export(
+    options: Options, report: Reporter, specs: SpecSet, tables: Mapping[str, pa.Table]
+) -> None:
+    """Export ``specs`` and make sure the registry now holds exactly ``tables``."""
+    fault_point("generate.before_export")
+    export = export_registry(options.registry, specs=specs, single_version=options.single_version)
+    where = display(options.registry)
+    report.info(f"exported {len(export.tables)} tables to {where} ({len(export.changed)} changed)")
+    for table in export.tables:
+        report.detail(f"  {table.table}: version {table.version}, {table.rows} rows")
+    fault_point("generate.after_export")
+    _require_own_rows(options, tables, read_registry_tables(options.registry, TABLE_NAMES))
 
 
 def _require_own_rows(

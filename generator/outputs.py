@@ -10,10 +10,12 @@ next run deletes and ``--check`` reports.
 from __future__ import annotations
 
 import difflib
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +26,12 @@ IGNORED_DIRS = frozenset({"__pycache__"})
 
 
 class OutputWriteError(OSError):
-    """``generated/`` could not be replaced; names the path and the cause. Nothing changed."""
+    """``generated/`` could not be replaced; names the folder, the cause and (``at``) the path
+    that failed. Nothing changed."""
 
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"cannot write {path}: {reason} (the old files are unchanged)")
+    def __init__(self, path: Path, reason: str, at: str | None = None) -> None:
+        where = f" (at {at})" if at and at != str(path) else ""
+        super().__init__(f"cannot write {path}: {reason}{where}; the old files are unchanged")
         self.path = path
 
 
@@ -96,30 +100,77 @@ def remove_leftovers(folder: Path) -> list[str]:
     return removed
 
 
-def write_outputs(folder: Path, files: Mapping[str, str]) -> list[str]:
-    """Make ``folder`` hold exactly ``files``; return the names whose content changed.
+@dataclass
+class Replacement:
+    """``generated/``'s new content, staged and waiting to be swapped in (``commit``)."""
 
-    Nothing is touched when the folder already holds exactly these files. Otherwise the whole set
-    is staged beside ``folder`` and swapped in at once; a failure (a full disk, a read-only folder)
-    raises ``OutputWriteError`` naming the path and leaves ``folder`` as it was.
+    folder: Path
+    written: list[str]
+    staging: Path | None
+
+    def commit(self) -> list[str]:
+        """Swap the staged folder in; return the names whose content changed."""
+        staging, self.staging = self.staging, None
+        if staging is None:
+            return self.written
+        try:
+            fault_point("outputs.before_swap")
+            if self.folder.exists():
+                exchange_folders(staging, self.folder)
+                old = staging.rename(staging.with_name(staging.name.replace(".new-", ".old-", 1)))
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                staging.rename(self.folder)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise OutputWriteError(self.folder, exc.strerror or str(exc), exc.filename) from exc
+        return self.written
+
+
+@contextmanager
+def staged_outputs(folder: Path, files: Mapping[str, str]) -> Iterator[Replacement]:
+    """Stage ``files`` as ``folder``'s new content; ``commit()`` swaps them in at once.
+
+    Within the block ``folder`` is locked against other generators, and what killed runs left
+    beside it is removed. Nothing is staged when the folder already holds exactly these files.
+    A failure (a full disk, a read-only folder) raises ``OutputWriteError`` naming the path;
+    leaving the block without ``commit()`` (or failing) leaves ``folder`` as it was.
     """
-    current = read_outputs(folder)
-    written = sorted(name for name, text in files.items() if current.get(name) != text)
-    if not written and set(current) == set(files):
-        return []
-    staging = _stage(folder, files)
+    with _exclusive(folder):
+        remove_leftovers(folder)
+        current = read_outputs(folder)
+        written = sorted(name for name, text in files.items() if current.get(name) != text)
+        unchanged = not written and set(current) == set(files)
+        replacement = Replacement(folder, written, None if unchanged else _stage(folder, files))
+        try:
+            yield replacement
+        finally:
+            if replacement.staging is not None:
+                shutil.rmtree(replacement.staging, ignore_errors=True)
+
+
+def write_outputs(folder: Path, files: Mapping[str, str]) -> list[str]:
+    """Make ``folder`` hold exactly ``files`` (as ``staged_outputs`` + ``commit``); return the
+    names whose content changed."""
+    with staged_outputs(folder, files) as replacement:
+        return replacement.commit()
+
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder``'s parent while replacing ``folder``: generators
+    running at once take turns instead of deleting each other's staging folders."""
+    parent = folder.parent
     try:
-        fault_point("outputs.before_swap")
-        if folder.exists():
-            exchange_folders(staging, folder)
-            old = staging.rename(staging.with_name(staging.name.replace(".new-", ".old-", 1)))
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(folder)
+        parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(parent, os.O_RDONLY)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise OutputWriteError(folder, exc.strerror or str(exc)) from exc
-    return written
+        raise OutputWriteError(folder, exc.strerror or str(exc), exc.filename) from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _default_mode() -> int:
@@ -132,10 +183,9 @@ def _default_mode() -> int:
 def _stage(folder: Path, files: Mapping[str, str]) -> Path:
     """A sibling folder holding ``files``, written and flushed to disk."""
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
     except OSError as exc:
-        raise OutputWriteError(folder.parent, exc.strerror or str(exc)) from exc
+        raise OutputWriteError(folder, exc.strerror or str(exc), exc.filename) from exc
     try:
         for name, text in sorted(files.items()):
             target = staging / name
@@ -148,6 +198,5 @@ def _stage(folder: Path, files: Mapping[str, str]) -> Path:
         staging.chmod(folder.stat().st_mode & 0o7777 if folder.exists() else _default_mode())
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        where = exc.filename or staging
-        raise OutputWriteError(Path(where), exc.strerror or str(exc)) from exc
+        raise OutputWriteError(folder, exc.strerror or str(exc), exc.filename) from exc
     return staging

@@ -63,6 +63,7 @@ class SpecValidationError(ValueError):
 def validate_specs(specs: SpecSet) -> tuple[Violation, ...]:
     """Every violation of the spec invariants, in a stable order (empty when the set is valid)."""
     checks = (
+        _empty_names,
         _unique_names,
         _kind_contracts,
         _kind_derivations,
@@ -110,27 +111,41 @@ def _duplicates(spec: str, names: Iterable[str]) -> Iterator[Violation]:
             yield Violation(spec, name, f"declared {count} times; names must be unique")
 
 
+def _named(specs: SpecSet) -> Iterator[tuple[str, Iterable[str]]]:
+    """Every collection whose elements are identified by a name, with those names."""
+    yield "source_kinds", (s.name for s in specs.source_kinds)
+    yield "node_kinds", specs.node_kinds
+    yield "edge_kinds", specs.edge_kinds
+    yield "prop_enums", (e.name for e in specs.prop_enums)
+    for prop_enum in specs.prop_enums:
+        yield f"prop_enums[{prop_enum.name}]", prop_enum.values
+    yield "prop_catalog", (p.name for p in specs.prop_catalog)
+    yield "fields", (f.name for f in specs.fields)
+    yield "bundles", (b.name for b in specs.bundles)
+    yield "dataset_rows", (r.name for r in specs.dataset_rows)
+    yield "templates", (t.name for t in specs.templates)
+    yield "rule_templates", (t.name for t in specs.rule_templates)
+    yield "rules", (r.name for r in specs.rules)
+
+
+def _empty_names(specs: SpecSet) -> Iterator[Violation]:
+    """A name that is empty or only whitespace identifies nothing (and names no Python member)."""
+    for spec, names in _named(specs):
+        for index, name in enumerate(names):
+            if not name.strip():
+                yield Violation(spec, repr(name), f"element {index} has an empty name")
+
+
 def _unique_names(specs: SpecSet) -> Iterator[Violation]:
-    yield from _duplicates("source_kinds", (s.name for s in specs.source_kinds))
-    yield from _duplicates("node_kinds", specs.node_kinds)
-    yield from _duplicates("edge_kinds", specs.edge_kinds)
+    for spec, names in _named(specs):
+        yield from _duplicates(spec, names)
     yield from _duplicates(
         "node_kinds/edge_kinds", (*set(specs.node_kinds), *set(specs.edge_kinds))
     )
-    yield from _duplicates("prop_enums", (e.name for e in specs.prop_enums))
-    for prop_enum in specs.prop_enums:
-        yield from _duplicates(f"prop_enums[{prop_enum.name}]", prop_enum.values)
-    yield from _duplicates("prop_catalog", (p.name for p in specs.prop_catalog))
     yield from _duplicates(
         "derivations",
         (repr((d.kind, d.source, d.extractor, d.provider_or_field)) for d in specs.derivations),
     )
-    yield from _duplicates("fields", (f.name for f in specs.fields))
-    yield from _duplicates("bundles", (b.name for b in specs.bundles))
-    yield from _duplicates("dataset_rows", (r.name for r in specs.dataset_rows))
-    yield from _duplicates("templates", (t.name for t in specs.templates))
-    yield from _duplicates("rule_templates", (t.name for t in specs.rule_templates))
-    yield from _duplicates("rules", (r.name for r in specs.rules))
 
 
 def _kind_contracts(specs: SpecSet) -> Iterator[Violation]:

@@ -5,7 +5,9 @@ the process passes ``fault_point(point)``, it performs ``action``:
 
 - ``kill`` (default): ``os._exit(137)`` at once, as ``kill -9`` would (no cleanup, no flush);
 - ``enospc`` / ``eacces`` / ``erofs``: raise the ``OSError`` a full, forbidden or read-only disk
-  raises.
+  raises;
+- ``wait:FILE``: create ``FILE.reached.<pid>``, then wait (up to 120 s) until ``FILE`` exists, so
+  a test can line processes up at exactly this point.
 
 Unset (always, outside tests), ``fault_point`` is a dictionary lookup.
 """
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from functools import cache
+from pathlib import Path
 
 ENV = "CPG_FAULT"
 _ERRORS = {"enospc": errno.ENOSPC, "eacces": errno.EACCES, "erofs": errno.EROFS}
@@ -45,5 +49,15 @@ def fault_point(name: str, path: object = None) -> None:
         return
     if action == "kill":
         os._exit(137)
+    if action.startswith("wait:"):
+        _wait(Path(action.removeprefix("wait:")))
+        return
     code = _ERRORS[action]
     raise OSError(code, os.strerror(code), None if path is None else str(path))
+
+
+def _wait(resume: Path) -> None:
+    resume.with_name(f"{resume.name}.reached.{os.getpid()}").touch()
+    deadline = time.monotonic() + 120
+    while not resume.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -110,8 +110,12 @@ def _is_clean_failure(result: subprocess.CompletedProcess[str]) -> bool:
     return result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ")
 
 
-def _start_generator(project: Path, *args: str) -> subprocess.Popen[str]:
+def _start_generator(
+    project: Path, *args: str, fault: str | None = None
+) -> subprocess.Popen[str]:
     env = dict(os.environ)
+    if fault is not None:
+        env["CPG_FAULT"] = fault
     env["PYTHONPATH"] = os.pathsep.join([str(project / "src"), str(project)])
     env["PYTHONHASHSEED"] = "0"
     return subprocess.Popen(
@@ -124,9 +128,20 @@ def _start_generator(project: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _run_together(project: Path, runs: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
-    """Start every generator run at once; wait for all."""
-    processes = [_start_generator(project, *args) for args in runs]
+def _run_together(
+    project: Path, runs: list[list[str]], barrier: Path | None = None
+) -> list[subprocess.CompletedProcess[str]]:
+    """Start every generator run at once; wait for all. With ``barrier``, every run waits just
+    before its export until all have got there (``storage.faults``' ``wait``)."""
+    fault = None if barrier is None else f"generate.before_export=wait:{barrier}"
+    processes = [_start_generator(project, *args, fault=fault) for args in runs]
+    if barrier is not None:
+        deadline = time.monotonic() + 120
+        while len(list(barrier.parent.glob(f"{barrier.name}.reached.*"))) < len(runs):
+            assert time.monotonic() < deadline, "the runs never reached the barrier"
+            assert all(process.poll() is None for process in processes), "a run ended early"
+            time.sleep(0.05)
+        barrier.touch()
     results = []
     for args, process in zip(runs, processes, strict=True):
         stdout, stderr = process.communicate(timeout=120)
@@ -200,7 +215,7 @@ def _race(
     second while ``second`` commits ``version``, then let the held commit through. Returns the
     server's record of both commit attempts on ``version``."""
     commit = f"{_server_path(path)}/_delta_log/{version:020d}.json"
-    s3_server.delay(1.0, method="PUT", match=commit)
+    s3_server.delay(3.0, method="PUT", match=commit)
     first.start()
     deadline = time.monotonic() + 20
     while not any("delayed" in entry for entry in s3_server.requests(commit)):
@@ -345,10 +360,10 @@ def test_concurrent_generators_on_one_s3_registry(
     s3_server.delay(1.0, method="PUT", match=commit)
 
     runs = [
-        ["--registry", s3_registry, "--output", _output(project, tmp_path / f"o{i}")]
+        ["--registry", s3_registry, "--output", _output(project, tmp_path / f"o{i}" / "generated")]
         for i in (1, 2)
     ]
-    results = _run_together(project, runs)
+    results = _run_together(project, runs, barrier=tmp_path / "barrier")
 
     # Same specs, so the loser of a race finds its content committed: both succeed.
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
@@ -363,7 +378,7 @@ def test_concurrent_generators_on_one_local_registry(
     root = tmp_path / "registry"
     export_registry(root, specs=scale_spec_set(2))
     runs = [
-        ["--registry", str(root), "--output", _output(project, tmp_path / f"o{i}")] for i in (1, 2)
+        ["--registry", str(root), "--output", _output(project, tmp_path / f"o{i}" / "generated")] for i in (1, 2)
     ]
     results = _run_together(project, runs)
 

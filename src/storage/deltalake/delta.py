@@ -15,8 +15,10 @@ as delta-rs' default (snappy) and half the bytes.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -86,12 +88,40 @@ def one_line(error: BaseException) -> str:
 
 
 @contextmanager
+def _stderr_held_back() -> Iterator[None]:
+    """What native code writes to file descriptor 2 during the block is held back, and passed on
+    only if the block succeeds: a failing deltalake call (a full disk panics a tokio worker,
+    which prints its panic before the error reaches Python) is reported by its one-line error
+    alone."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    failed = True
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+                failed = False
+            finally:
+                os.dup2(saved, 2)
+                if not failed:
+                    sink.seek(0)
+                    held = sink.read()
+                    if held:
+                        sys.stderr.buffer.write(held)
+                        sys.stderr.flush()
+    finally:
+        os.close(saved)
+
+
+@contextmanager
 def _storage(path: PathLike, action: str) -> Iterator[None]:
     """Every failure of deltalake (and of the pyarrow readers under it) as a one-line error naming
     ``path``: ``OSError``s as ``DeltaStorageError`` (``DeltaFileMissingError`` for a missing file),
     anything else, a Rust panic included, as ``DeltaCorruptError``."""
     try:
-        yield
+        with _stderr_held_back():
+            yield
     except (DeltaTableMissingError, DeltaStorageError, TableNotFoundError, CommitFailedError):
         raise
     except OSError as exc:
