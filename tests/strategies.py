@@ -79,8 +79,8 @@ TEXT_ALPHABET = st.characters(
 )
 """Free text (descriptions, expressions, ...): printable characters of any script."""
 
-names = st.text(alphabet=NAME_ALPHABET, min_size=1, max_size=12)
-"""A non-empty name, possibly non-ASCII."""
+names = st.text(alphabet=NAME_ALPHABET, min_size=1, max_size=12).filter(str.strip)
+"""A non-empty name (not only spaces: that is a spec violation), possibly non-ASCII."""
 
 texts = st.text(alphabet=TEXT_ALPHABET, max_size=20)
 """Free text, possibly empty."""
