@@ -6,7 +6,8 @@ Per corpus, in one process (cycle collector paused, as in a build worker), each 
 - layer: ``extract_ts_tables`` (parse, walk, rows) on every file;
 - +contains: the layer plus the FILE_CONTAINS edges of its nodes (``extract_file_contains``);
 - +arrow: that, plus the rows shaped into the datasets' Arrow tables (``plain_tables`` and
-  ``dataset_table``: schema, dedupe, canonical sort), the per-row cost the build pays after it;
+  ``dataset_table``: schema, dedupe, canonical sort) in batches of 32 files as a build worker
+  does, the per-row cost the build pays after the layer;
 - ast layer: ``ast.parse`` + ``extract_ast_tables`` on the same files, for scale.
 
 Reports medians over ``--runs`` and ratios to the floor of the same runs, plus row counts of the
@@ -38,6 +39,7 @@ from graph.extract.rows import FileFacts  # noqa: E402
 from graph.extract.source import DecodeError, LineIndex, decode_source  # noqa: E402
 from graph.extract.tree_sitter_extract import extract_ts_tables, python_parser  # noqa: E402
 from graph.facts_tables import DATASETS, dataset_table, plain_tables  # noqa: E402
+from graph.product_build import DEFAULT_BATCH_FILES  # noqa: E402
 
 LIB = Path(os.__file__).parent
 File = tuple[str, bytes, str | None, str | None]
@@ -90,9 +92,10 @@ def with_contains(files: list[File]) -> list[FileFacts]:
 
 def with_arrow(files: list[File]) -> None:
     contracts = {name: dataset_contract(name) for name in DATASETS}
-    merged = FileFacts.merge(with_contains(files))
-    for name, table in plain_tables(merged, contracts).by_dataset().items():
-        dataset_table(table, contracts[name])
+    for start in range(0, len(files), DEFAULT_BATCH_FILES):
+        batch = FileFacts.merge(with_contains(files[start : start + DEFAULT_BATCH_FILES]))
+        for name, table in plain_tables(batch, contracts).by_dataset().items():
+            dataset_table(table, contracts[name])
 
 
 def ast_layer(files: list[File]) -> list[FileFacts]:

@@ -457,7 +457,7 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.PIPELINE,
         extractor="graph.extract.filesystem:extract_repo",
-        provider_or_field="__init__.py markers mapped onto module_fqn",
+        provider_or_field="__init__.py markers, named from the import roots",
         join_keys=("path",),
         id_column="package_id",
         id_recipe="stable_id('PY_PACKAGE', repo_id, package_dir)",
@@ -1287,11 +1287,14 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.DERIVED,
         extractor="graph.extract.filesystem:extract_file_entry",
-        provider_or_field="module name from the path and the __init__.py package chain",
+        provider_or_field="dotted path below the deepest import root holding the file",
         join_keys=("file_id",),
         id_column="module_id",
         id_recipe="stable_id('PY_MODULE', file_id)",
-        confidence_policy="0.9 with the package chain, 0.5 from the path alone",
+        confidence_policy=(
+            "0.9 through regular packages, 0.7 through a namespace directory, 0.5 outside "
+            "every import root"
+        ),
         ambiguity_policy="none",
         status=DerivationStatus.IMPLEMENTED,
     ),
@@ -1304,7 +1307,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         join_keys=("file_id", "module_id"),
         id_column="edge_id",
         id_recipe="edge_id('FILE_DECLARES_MODULE', file_id, module_id, path, bstart, bend)",
-        confidence_policy="0.9 with the package chain, 0.5 from the path alone",
+        confidence_policy=(
+            "0.9 through regular packages, 0.7 through a namespace directory, 0.5 outside "
+            "every import root"
+        ),
         ambiguity_policy="none",
         status=DerivationStatus.IMPLEMENTED,
     ),
