@@ -96,21 +96,22 @@ def _pyproject_roots(repo: Path) -> tuple[ImportRoot, ...]:
             config = tomllib.load(stream)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return ()
-    setuptools = config.get("tool", {}).get("setuptools", {})
-    if not isinstance(setuptools, dict):
-        return ()
+    setuptools = _table(_table(config, "tool"), "setuptools")
     roots: set[ImportRoot] = set()
-    package_dir = setuptools.get("package-dir", {})
-    if isinstance(package_dir, dict):
-        for package, directory in package_dir.items():
-            if isinstance(package, str) and isinstance(directory, str):
-                roots.add(_mapped_root(package, directory))
-    find = setuptools.get("packages", {})
-    where = find.get("find", {}).get("where", []) if isinstance(find, dict) else []
+    for package, directory in _table(setuptools, "package-dir").items():
+        if isinstance(directory, str):
+            roots.add(_mapped_root(package, directory))
+    where = _table(_table(setuptools, "packages"), "find").get("where", [])
     if isinstance(where, list):
         roots.update(ImportRoot(_clean(w)) for w in where if isinstance(w, str))
     inside = (r for r in roots if ".." not in PurePosixPath(r.path).parts)
     return tuple(sorted(r for r in inside if (repo / (r.path or ".")).is_dir()))
+
+
+def _table(config: dict[str, object], key: str) -> dict[str, object]:
+    """``config[key]`` if it is a TOML table, else empty: a malformed setting declares nothing."""
+    value = config.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _mapped_root(package: str, directory: str) -> ImportRoot:

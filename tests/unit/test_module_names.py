@@ -94,6 +94,11 @@ SETUPTOOLS_MAPPED = """\
 [tool.setuptools]
 package-dir = {"pkg" = "lib/pkg", "other" = "code"}
 """
+MALFORMED = """\
+[tool.setuptools]
+package-dir = "lib"
+packages = ["m"]
+"""
 PROJECT_ONLY = "[project]\nname = 'x'\n"
 SETUPTOOLS_WHERE = """\
 [tool.setuptools.packages.find]
@@ -115,6 +120,8 @@ where = ["python", "./more", "../outside"]
         ),
         ({"pyproject.toml": PROJECT_ONLY, "src/pkg/__init__.py": ""}, (ImportRoot("src"),)),
         ({"pyproject.toml": "not = [toml", "src/pkg/__init__.py": ""}, (ImportRoot("src"),)),
+        ({"pyproject.toml": MALFORMED, "lib/m.py": ""}, ()),
+        ({"pyproject.toml": "tool = 1\n", "lib/m.py": ""}, ()),
         ({"pkg/__init__.py": "", "setup.py": ""}, ()),
     ],
     ids=[
@@ -123,6 +130,8 @@ where = ["python", "./more", "../outside"]
         "find-where",
         "no-setuptools",
         "bad-toml",
+        "malformed-setuptools",
+        "tool-not-a-table",
         "flat",
     ],
 )
