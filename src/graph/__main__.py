@@ -1,7 +1,7 @@
 """``python -m graph build REPO --out DIR``: build the CPG of a repository.
 
 Exit codes: 0 built, 1 contract violations with ``--strict``, 2 error (missing repository,
-unwritable output).
+unusable ``--source-root``, unwritable output).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from graph.product_build import build_graph_product
 from graph.progress import ProgressBar
+from graph.source_roots import SourceRootError
 from storage.spec_codec import RegistryDecodeError
 
 
@@ -42,6 +43,18 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="skip directories with this name (repeatable)",
     )
+    build.add_argument(
+        "--source-root",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help=(
+            "an import root that names modules (repeatable; relative to REPO; an ancestor of "
+            "REPO, such as '..', makes REPO the package its path names). Default: the layout's "
+            "(REPO's parent if REPO holds __init__.py, setuptools package-dir/where in "
+            "pyproject.toml, src/, else REPO)"
+        ),
+    )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     return parser
 
@@ -56,10 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out,
             workers=args.workers,
             exclude=frozenset(args.exclude),
+            source_roots=args.source_root,
             on_start=None if args.quiet else lambda total: bar.append(ProgressBar(total)),
             on_file=None if args.quiet else lambda done: bar[0].advance(done),
         )
-    except (OSError, RegistryDecodeError) as exc:  # missing repo, unwritable or failing storage
+    except (OSError, RegistryDecodeError, SourceRootError) as exc:  # bad input or storage
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -67,9 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             bar[0].close()
     if not args.quiet:
         counts = ", ".join(f"{name} {rows}" for name, rows in result.rows.items())
+        roots = ", ".join(map(str, result.import_roots)) or "the repository"
         print(
             f"built {result.files} files into {result.output_dir}: {counts}; "
-            f"{result.diagnostics} diagnostics, {result.violations} contract violations"
+            f"{result.diagnostics} diagnostics, {result.violations} contract violations; "
+            f"modules named from {roots}"
         )
     if args.strict and result.violations:
         print(

@@ -35,13 +35,10 @@ import pyarrow as pa
 from cpg.contract_registry import ContractRegistry, load_contracts_from_registry
 from cpg.registry_specs import DatasetContract, dataset_for_role
 from graph.extract.diagnostics import ERROR, diagnostic
+from graph.extract.file_contains import extract_file_contains
 from graph.extract.file_facts import extract_file
-from graph.extract.filesystem import (
-    extract_file_entry,
-    extract_repo,
-    file_node_id,
-    package_dirs,
-)
+from graph.extract.filesystem import extract_file_entry, extract_repo, file_node_id
+from graph.extract.module_names import ImportRoot, ModuleNames, package_dirs
 from graph.extract.rows import FileFacts
 from graph.facts_tables import (
     DATASETS,
@@ -53,6 +50,7 @@ from graph.facts_tables import (
 )
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
 from graph.scan import display_path, python_files
+from graph.source_roots import declared_roots, detect_source_roots
 from storage.deltalake.delta import DeltaAppender, write_table_delta
 from storage.deltalake.registry_runner import run_registry_exports
 from storage.spec_codec import encode_table
@@ -78,6 +76,8 @@ class BuildResult:
     rows: dict[str, int] = field(default_factory=dict)
     violations: int = 0
     diagnostics: int = 0
+    import_roots: tuple[ImportRoot, ...] = ()
+    """The import roots module names came from (declared or detected; empty: the repository)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _init_worker(
     datasets: dict[str, DatasetContract],
     repo_id: str,
     repo: Path,
-    packages: frozenset[str],
+    modules: ModuleNames,
 ) -> None:
     registry = ContractRegistry(*contracts)  # type: ignore[arg-type]
     _WORKER.update(
@@ -104,7 +104,7 @@ def _init_worker(
         datasets=datasets,
         repo_id=repo_id,
         repo=repo,
-        packages=packages,
+        modules=modules,
     )
 
 
@@ -115,14 +115,14 @@ def _extract_batch(relpaths: Sequence[str]) -> _BatchOutcome:
     assert isinstance(repo, Path)
     validator = _WORKER["validator"]
     assert isinstance(validator, RowValidator)
-    packages = _WORKER["packages"]
-    assert isinstance(packages, frozenset)
+    modules = _WORKER["modules"]
+    assert isinstance(modules, ModuleNames)
     datasets = _WORKER["datasets"]
     assert isinstance(datasets, dict)
     with _cycle_collector_paused():
         facts = FileFacts()
         for relpath in relpaths:
-            facts.extend(_read_and_extract(repo, repo_id, relpath, packages))
+            facts.extend(_read_and_extract(repo, repo_id, relpath, modules))
         diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
         plain = plain_tables(facts, datasets).by_dataset()
         del facts
@@ -147,23 +147,22 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_and_extract(
-    repo: Path, repo_id: str, relpath: str, packages: frozenset[str]
-) -> FileFacts:
+def _read_and_extract(repo: Path, repo_id: str, relpath: str, modules: ModuleNames) -> FileFacts:
     """The rows of one file; a file that cannot be read gets PY_FILE (+ PY_MODULE) and a DIAG.
 
     ``relpath`` is the name on disk; rows carry its display form (``scan.display_path``).
     """
     path = display_path(relpath)
+    file_id = file_node_id(repo_id, path)
     try:
         data = _read_regular_file(repo / relpath)
     except OSError as exc:  # vanished mid-scan, dangling or looping symlink, FIFO, no permission
-        facts = extract_file_entry(repo_id, path, b"", packages=packages)
+        facts = extract_file_entry(repo_id, path, b"", modules=modules)
         unread = {"size_bytes", "file_sha256"}  # nothing was read: no size, no hash
         facts.props = [p for p in facts.props if p.prop_key not in unread]
         diagnostic(
             facts,
-            file_id=file_node_id(repo_id, path),
+            file_id=file_id,
             path=path,
             stage="decode",
             severity=ERROR,
@@ -171,8 +170,9 @@ def _read_and_extract(
             message=f"cannot read the file: {exc.strerror or exc}",
             span=(0, 0),
         )
+        facts.extend(extract_file_contains(facts.nodes, path=path, file_id=file_id))
         return facts
-    return extract_file(repo_id, path, data, packages=packages)
+    return extract_file(repo_id, path, data, modules=modules)
 
 
 def _read_regular_file(path: Path) -> bytes:
@@ -237,15 +237,19 @@ def build_graph_product(
     on_file: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     exclude: Collection[str] = (),
+    source_roots: Sequence[str | Path] = (),
 ) -> BuildResult:
     """Build the CPG of ``repo_root`` into ``output_dir`` (see the module docstring).
 
     ``on_start(total_files)`` and ``on_file(done)`` report progress; ``exclude`` names
-    directories to skip. Raises
-    ``RepositoryNotFoundError`` or ``OutputNotWritableError`` before writing anything.
+    directories to skip; ``source_roots`` are the import roots that name modules (relative to
+    ``repo_root``; default: what its layout says, ``graph.source_roots``). Raises
+    ``RepositoryNotFoundError``, ``SourceRootError`` or ``OutputNotWritableError`` before writing
+    anything.
     """
     repo = Path(repo_root).resolve()
     relpaths = python_files(repo, exclude)
+    roots = declared_roots(repo, source_roots) if source_roots else detect_source_roots(repo)
     out = Path(output_dir)
     _check_writable(out)
     run_registry_exports(out)
@@ -254,14 +258,14 @@ def build_graph_product(
         role: dataset_for_role(role, registry=out) for role in DATASETS
     }
     writer = _DatasetWriter(out, contracts)
-    result = BuildResult(output_dir=out, files=len(relpaths))
+    result = BuildResult(output_dir=out, files=len(relpaths), import_roots=roots)
     repo_id = repo.name or "repo"
-    packages = package_dirs(display_path(relpath) for relpath in relpaths)
-    violations = _repo_level(repo_id, repo, relpaths, registry, writer)
+    modules = ModuleNames(roots, package_dirs(display_path(relpath) for relpath in relpaths))
+    violations = _repo_level(repo_id, repo, relpaths, roots, registry, writer)
     if on_start is not None:
         on_start(len(relpaths))
     batches = _outcomes(
-        registry, contracts, repo_id, repo, packages, relpaths, workers, (batch_files, batch_bytes)
+        registry, contracts, repo_id, repo, modules, relpaths, workers, (batch_files, batch_bytes)
     )
     for outcome in batches:
         writer.write(outcome.tables)
@@ -281,12 +285,13 @@ def _repo_level(
     repo_id: str,
     repo: Path,
     relpaths: Sequence[str],
+    roots: Sequence[ImportRoot],
     registry: ContractRegistry,
     writer: _DatasetWriter,
 ) -> list[ContractViolation]:
     """Write PY_REPO, packages and REPO_CONTAINS; return their violations."""
     paths = [display_path(relpath) for relpath in relpaths]
-    facts = extract_repo(repo_id, repo.name, paths)
+    facts = extract_repo(repo_id, repo.name, paths, roots)
     files = {file_node_id(repo_id, path): "PY_FILE" for path in paths}
     writer.write(facts_tables(facts, writer.contracts))
     return RowValidator(registry, writer.contracts).validate(facts, files)
@@ -318,7 +323,7 @@ def _outcomes(
     datasets: dict[str, DatasetContract],
     repo_id: str,
     repo: Path,
-    packages: frozenset[str],
+    modules: ModuleNames,
     relpaths: Sequence[str],
     workers: int | None,
     limits: tuple[int, int],
@@ -337,7 +342,7 @@ def _outcomes(
         registry.derivations,
         registry.prop_enums,
     )
-    init_args = (contracts, datasets, repo_id, repo, packages)
+    init_args = (contracts, datasets, repo_id, repo, modules)
     max_files, max_bytes = limits
     max_files = max(1, min(max_files, math.ceil(len(relpaths) / (4 * max(count, 1)))))
     batches = file_batches(repo, relpaths, max_files, max_bytes)

@@ -28,6 +28,7 @@ from generated.cpg_readers import (
 from generated.cpg_schemas import DATASET_SCHEMAS
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import extract_repo, file_node_id
+from graph.extract.module_names import ModuleNames
 from graph.product_build import BuildResult, build_graph_product, file_batches
 from storage.deltalake.delta import latest_commit_metadata, read_raw_delta, read_table_delta
 from storage.deltalake.registry_layout import all_tables, table_path
@@ -231,10 +232,12 @@ def test_small_repo_has_every_expected_kind(small: SmallBuild) -> None:
         "PY_REPO", "PY_FILE", "PY_PACKAGE", "PY_MODULE",
         "AST_NODE", "AST_DEF", "AST_CALL", "AST_NAME", "AST_ATTRIBUTE",
         "SYM_SCOPE", "SYM_SYMBOL", "BC_CODE_UNIT", "BC_INSTR", "CFG_BLOCK", "CFG_EXIT",
+        "TS_NODE",
     }  # fmt: skip
     expected_edges = {
         "REPO_CONTAINS", "FILE_DECLARES_MODULE", "AST_PARENT_OF", "SCOPE_PARENT",
         "CFG_NEXT", "CFG_JUMP", "CFG_BRANCH_TRUE", "CFG_BRANCH_FALSE", "CFG_EXC",
+        "TS_PARENT_OF", "FILE_CONTAINS",
     }  # fmt: skip
     assert expected_nodes <= set(node_kinds), expected_nodes - set(node_kinds)
     assert expected_edges <= set(edge_kinds), expected_edges - set(edge_kinds)
@@ -304,7 +307,8 @@ def test_node_spans_slice_the_file_bytes(small: SmallBuild) -> None:
     file_row = next(row for row in nodes if row.node_kind == "PY_FILE")
     assert (file_row.bstart, file_row.bend) == (0, len(data))
     whole = [row for row in nodes if (row.bstart, row.bend) == (0, len(data))]
-    assert sorted(row.node_kind for row in whole) == ["AST_NODE", "PY_FILE"]  # + the Module
+    # the file and its module, as ast and as tree-sitter see it
+    assert sorted(row.node_kind for row in whole) == ["AST_NODE", "PY_FILE", "TS_NODE"]
     assert {row.file_id for row in nodes} == {file_row.node_id}
 
 
@@ -338,7 +342,8 @@ def test_the_dedupe_drops_nothing_the_extractor_emitted(small: SmallBuild) -> No
     repo_facts = extract_repo(REPO_NAME, REPO_NAME, paths)  # PY_PACKAGE, REPO_CONTAINS
     for path in paths:
         data = (small.repo / path).read_bytes()
-        facts = extract_file(REPO_NAME, path, data, packages=frozenset({"pkg"}))
+        modules = ModuleNames(packages=frozenset({"pkg"}))
+        facts = extract_file(REPO_NAME, path, data, modules=modules)
         ids = {n.node_id for n in repo_facts.nodes if n.path == path}
         ids |= {e.edge_id for e in repo_facts.edges if e.path == path}
         facts.nodes.extend(n for n in repo_facts.nodes if n.node_id in ids)
@@ -445,9 +450,10 @@ def test_bad_files_get_a_diag_and_lose_nothing(tmp_path: Path) -> None:
     assert diagnostics_of(rows, "empty.py") == []
     empty_kinds = {row["node_kind"] for row in file_rows(rows, "empty.py")[NODES]}
     assert {"PY_FILE", "PY_MODULE", "AST_NODE", "SYM_SCOPE", "BC_CODE_UNIT"} <= empty_kinds
-    # a file that fails to parse keeps only PY_FILE, PY_MODULE and its DIAG
+    # a file that fails to parse keeps PY_FILE, PY_MODULE, its DIAG and the tree-sitter rows,
+    # whose MISSING node marks the absent ')'
     syntax_kinds = {row["node_kind"] for row in file_rows(rows, "syntax.py")[NODES]}
-    assert syntax_kinds == {"PY_FILE", "PY_MODULE", "DIAG"}
+    assert syntax_kinds == {"PY_FILE", "PY_MODULE", "DIAG", "TS_NODE", "TS_MISSING"}
 
     alone_repo = make_repo(tmp_path / "alone", GOOD_FILES)
     build(alone_repo, tmp_path / "alone_out")

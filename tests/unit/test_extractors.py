@@ -25,13 +25,8 @@ from cpg.props import PROP_ENUMS
 from cpg.registry_specs import dataset_for_role
 from cpg.validation import extractor_problem
 from graph.extract.file_facts import extract_file
-from graph.extract.filesystem import (
-    extract_repo,
-    file_node_id,
-    module_fqn,
-    normalize_relpath,
-    package_dirs,
-)
+from graph.extract.filesystem import extract_repo, file_node_id, normalize_relpath
+from graph.extract.module_names import ImportRoot, ModuleNames, package_dirs
 from graph.extract.ids import edge_id, stable_id
 from graph.extract.provenance import EDGE_ORIGIN, NODE_SOURCE
 from graph.extract.rows import EdgeRow, FileFacts, NodeRow, PropRow
@@ -265,6 +260,8 @@ def test_implemented_extractors_resolve_for_the_derivations() -> None:
         "graph.extract.ast_extract:extract_ast_tables",
         "graph.extract.symtable_extract:extract_symtables_table",
         "graph.extract.bytecode_extract:extract_bytecode_table",
+        "graph.extract.tree_sitter_extract:extract_ts_tables",
+        "graph.extract.file_contains:extract_file_contains",
     ):
         assert extractor_problem(ref) is None, ref
 
@@ -299,9 +296,12 @@ def test_rich_file_rows_satisfy_the_contracts(tmp_path: Path) -> None:
         "CFG_BRANCH_FALSE",
         "CFG_BRANCH",
         "CFG_EXC",
+        "TS_NODE",
+        "TS_PARENT_OF",
+        "FILE_CONTAINS",
     ):
         assert counts[kind] > 0, kind
-    assert counts["DIAG"] == 0
+    assert counts["DIAG"] == counts["TS_ERROR"] == counts["TS_MISSING"] == 0
     assert counts["PY_FILE"] == 1
     # one row per ast node except the shared Load/Store/Del singletons
     tree = ast.parse(RICH)
@@ -322,7 +322,8 @@ def _props_by_kind(facts: FileFacts, kind: str) -> list[dict[str, PropRow]]:
 
 def test_file_and_module_props(tmp_path: Path) -> None:
     data = write(tmp_path, "pkg/sub/mod.py", "x = 1\n")
-    facts = extract_file(REPO, "pkg/sub/mod.py", data, packages={"pkg", "pkg/sub"})
+    modules = ModuleNames((ImportRoot(),), frozenset({"pkg", "pkg/sub"}))
+    facts = extract_file(REPO, "pkg/sub/mod.py", data, modules=modules)
     check_contracts(facts)
     (file_props,) = _props_by_kind(facts, "PY_FILE")
     assert file_props["file_sha256"].value == hashlib.sha256(data).hexdigest()
@@ -698,9 +699,9 @@ def test_compiler_warnings_become_warning_diagnostics(tmp_path: Path) -> None:
 def test_repo_rows_and_module_names(tmp_path: Path) -> None:
     paths = ["pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/m.py", "tools/x.py", "setup.py"]
     repo = extract_repo(REPO, "/somewhere/repo", paths)
-    packages = package_dirs(paths)
+    modules = ModuleNames((), package_dirs(paths))
     files = FileFacts.merge(
-        extract_file(REPO, p, write(tmp_path, p, "x = 1\n"), packages=packages) for p in paths
+        extract_file(REPO, p, write(tmp_path, p, "x = 1\n"), modules=modules) for p in paths
     )
     check_contracts(FileFacts.merge([repo, files]))
     props = props_of(repo)
@@ -712,11 +713,9 @@ def test_repo_rows_and_module_names(tmp_path: Path) -> None:
     assert fqns == ["pkg", "pkg.sub"]
     contained = {e.dst_node_id for e in repo.edges if e.edge_kind == "REPO_CONTAINS"}
     assert contained == {file_node_id(REPO, p) for p in paths}
-    assert module_fqn("pkg/sub/m.py", packages) == ("pkg.sub.m", "")
-    assert module_fqn("pkg/__init__.py", packages) == ("pkg", "")
-    assert module_fqn("tools/x.py", packages) == ("x", "tools")
-    assert module_fqn("src/pkg/m.py", {"src/pkg"}) == ("pkg.m", "src")
-    assert module_fqn("src/pkg/m.py") == ("src.pkg.m", None)
+    module_props = [props_of(files)[n.node_id] for n in files.nodes if n.node_kind == "PY_MODULE"]
+    fqns = sorted(str(p["module_fqn"].value) for p in module_props)
+    assert fqns == ["pkg", "pkg.sub", "pkg.sub.m", "setup", "tools.x"]
 
 
 @pytest.mark.parametrize("bad", ["/abs/x.py", "../x.py", "a/../../x.py", "", "."])

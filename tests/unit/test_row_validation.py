@@ -15,6 +15,7 @@ import pytest
 from cpg.contract_registry import contracts_from_tables, load_contracts_from_registry
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import extract_repo, file_node_id
+from graph.extract.module_names import ModuleNames
 from graph.extract.provenance import edge_row
 from graph.extract.rows import EDGE, NODE, EdgeRow, FileFacts, NodeRow, PropRow
 from graph.product_build import build_graph_product
@@ -52,7 +53,8 @@ def validator() -> RowValidator:
 
 
 def real_facts(source: str = SOURCE, path: str = PATH) -> FileFacts:
-    return extract_file(REPO, path, source.encode(), packages=frozenset({"pkg"}))
+    modules = ModuleNames(packages=frozenset({"pkg"}))
+    return extract_file(REPO, path, source.encode(), modules=modules)
 
 
 def only(violations: list[ContractViolation]) -> ContractViolation:
@@ -89,8 +91,10 @@ def test_real_extractor_output_has_no_violations(validator: RowValidator) -> Non
     kinds = {node.node_kind for node in facts.nodes}
     assert {"PY_FILE", "AST_DEF", "AST_CALL", "SYM_SCOPE", "BC_INSTR", "CFG_BLOCK"} <= kinds
     assert validator.validate(facts) == []
-    broken = real_facts("def f(:\n    pass\n")  # a DIAG and its HAS_DIAGNOSTIC are clean too
-    assert {node.node_kind for node in broken.nodes} == {"PY_FILE", "PY_MODULE", "DIAG"}
+    broken = real_facts("def f(:\n    pass\n")  # DIAG, HAS_DIAGNOSTIC and TS rows are clean too
+    assert {node.node_kind for node in broken.nodes} == {
+        "PY_FILE", "PY_MODULE", "DIAG", "TS_NODE", "TS_MISSING"
+    }  # fmt: skip
     assert validator.validate(broken) == []
 
 

@@ -1,14 +1,16 @@
-"""``extract_file``: every stdlib-derived row of one Python file, robust to bad input.
+"""``extract_file``: every row of one Python file, robust to bad input.
 
 The file is decoded once (BOM / PEP 263 cookie), parsed once with ``ast``; ``symtable`` re-parses
-the text (it has no AST entry point) and bytecode is compiled from the parsed tree. Building the
-rows still dominates: on 120 stdlib modules, ~3x the time of the three stdlib calls (7.5 s vs
-2.2 s for 605k nodes, 274k edges and 3.3M props).
+the text (it has no AST entry point) and bytecode is compiled from the parsed tree. Tree-sitter
+parses the file's bytes on its own (``tree_sitter_extract``). Building the rows still dominates:
+on 120 stdlib modules, ~3x the time of the three stdlib calls (7.5 s vs 2.2 s for 605k nodes,
+274k edges and 3.3M props). FILE_CONTAINS is derived last, from all the file's nodes.
 
 A stage that fails adds a DIAG and skips only what depends on it: a decode failure leaves PY_FILE
-(+ PY_MODULE); a parse failure also skips symtable and bytecode; a symtable failure skips bytecode
-(compile runs the same pass); a compile failure (``return`` outside a function) keeps AST and
-symtable rows.
+(+ PY_MODULE) and the tree-sitter rows of the raw bytes; a parse failure also skips symtable and
+bytecode (tree-sitter recovers from syntax errors: its rows stay, with ERROR and MISSING nodes at
+the broken spans); a symtable failure skips bytecode (compile runs the same pass); a compile
+failure (``return`` outside a function) keeps AST and symtable rows.
 
 Warnings are recorded, not printed, through ``warnings.catch_warnings``, which swaps process-global
 state: run files in parallel with processes, not threads.
@@ -19,7 +21,6 @@ from __future__ import annotations
 import ast
 import symtable
 import warnings
-from collections.abc import Set
 from types import CodeType
 
 from graph.extract.ast_extract import extract_ast_tables
@@ -29,10 +30,13 @@ from graph.extract.diagnostics import (
     exception_diagnostic,
     warning_diagnostics,
 )
+from graph.extract.file_contains import extract_file_contains
 from graph.extract.filesystem import extract_file_entry, file_node_id, normalize_relpath
+from graph.extract.module_names import ModuleNames
 from graph.extract.rows import FileFacts
 from graph.extract.source import DecodeError, LineIndex, decode_source
 from graph.extract.symtable_extract import extract_symtables_table
+from graph.extract.tree_sitter_extract import extract_ts_tables
 
 STAGE_ERRORS: tuple[type[BaseException], ...] = (
     SyntaxError,
@@ -44,31 +48,37 @@ STAGE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def extract_file(
-    repo_id: str, relpath: str, data: bytes, *, packages: Set[str] | None = None
+    repo_id: str, relpath: str, data: bytes, *, modules: ModuleNames | None = None
 ) -> FileFacts:
-    """All rows of one file; ``packages`` (``filesystem.package_dirs``) refines module names."""
+    """All rows of one file; ``modules`` names its module (default: by its whole path)."""
     path = normalize_relpath(relpath)
     file_id = file_node_id(repo_id, path)
     try:
         text, encoding = decode_source(data)
     except DecodeError as failure:
-        facts = extract_file_entry(repo_id, path, data, packages=packages)
+        facts = extract_file_entry(repo_id, path, data, modules=modules)
         facts.extend(decode_diagnostic(failure, file_id=file_id, path=path))
-        return facts
-    facts = extract_file_entry(repo_id, path, data, encoding=encoding, packages=packages)
+        facts.extend(extract_ts_tables(data, path=path, file_id=file_id, text=None, encoding=None))
+        return _with_file_contains(facts, path, file_id)
+    facts = extract_file_entry(repo_id, path, data, encoding=encoding, modules=modules)
+    facts.extend(extract_ts_tables(data, path=path, file_id=file_id, text=text, encoding=encoding))
     run = _FileRun(path, file_id, data, LineIndex(data, text, encoding))
     tree = run.parse(text)
-    if tree is None:
-        facts.extend(run.diagnostics)
-        return facts
-    facts.extend(extract_ast_tables(tree, path=path, file_id=file_id, lines=run.lines))
-    table = run.symtable(text)
-    if table is not None:  # compile runs the same symtable pass: it would fail the same way
-        facts.extend(extract_symtables_table(table, path=path, file_id=file_id))
-        code = run.compile(tree)
-        if code is not None:
-            facts.extend(extract_bytecode_table(code, path=path, file_id=file_id, lines=run.lines))
+    if tree is not None:
+        facts.extend(extract_ast_tables(tree, path=path, file_id=file_id, lines=run.lines))
+        table = run.symtable(text)
+        if table is not None:  # compile runs the same symtable pass: it would fail the same way
+            facts.extend(extract_symtables_table(table, path=path, file_id=file_id))
+            code = run.compile(tree)
+            if code is not None:
+                lines = run.lines
+                facts.extend(extract_bytecode_table(code, path=path, file_id=file_id, lines=lines))
     facts.extend(run.diagnostics)
+    return _with_file_contains(facts, path, file_id)
+
+
+def _with_file_contains(facts: FileFacts, path: str, file_id: str) -> FileFacts:
+    facts.extend(extract_file_contains(facts.nodes, path=path, file_id=file_id))
     return facts
 
 

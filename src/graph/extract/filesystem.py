@@ -1,20 +1,19 @@
 """Repository-level rows (PY_REPO, PY_PACKAGE, REPO_CONTAINS) and the per-file identity rows
 (PY_FILE, PY_MODULE, FILE_DECLARES_MODULE).
 
-Paths are repo-relative POSIX strings. A module name follows the ``__init__.py`` chain when the
-caller knows the repository's package directories (the nearest ancestor directory without
-``__init__.py`` is the package root, as for ``python -m`` from that root); without them, the whole
-relative path is dotted (``confidence`` 0.5 instead of 0.9 on FILE_DECLARES_MODULE).
+Paths are repo-relative POSIX strings. Module and package names come from the repository's import
+roots (``module_names.ModuleNames``); without any, a file is named by its whole dotted path.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 from generated.cpg_contracts import EdgeKind, NodeKind
 from graph.extract.ids import stable_id
+from graph.extract.module_names import ImportRoot, ModuleNames, package_dirs
 from graph.extract.provenance import edge_row
 from graph.extract.rows import FileFacts, NodeRow
 
@@ -25,7 +24,6 @@ PY_MODULE = NodeKind.PY_MODULE.value
 REPO_CONTAINS = EdgeKind.REPO_CONTAINS.value
 FILE_DECLARES_MODULE = EdgeKind.FILE_DECLARES_MODULE.value
 
-_MODULE_SUFFIXES = (".py", ".pyi")
 _ROOT = PurePosixPath(".")
 
 
@@ -47,44 +45,26 @@ def file_node_id(repo_id: str, relpath: str) -> str:
     return stable_id(PY_FILE, repo_id, normalize_relpath(relpath))
 
 
-def package_dirs(relpaths: Iterable[str]) -> frozenset[str]:
-    """Directories (POSIX, ``''`` for the root) that hold an ``__init__.py``."""
-    dirs = set()
-    for relpath in relpaths:
-        pure = PurePosixPath(normalize_relpath(relpath))
-        if pure.name == "__init__.py":
-            dirs.add(_dir_str(pure.parent))
-    return frozenset(dirs)
-
-
-def module_fqn(relpath: str, packages: Set[str] | None = None) -> tuple[str, str | None]:
-    """``(module_fqn, package_root)`` of a source path; ``package_root`` is None when unknown."""
-    pure = PurePosixPath(normalize_relpath(relpath))
-    stem = pure.name.rsplit(".", 1)[0] if pure.suffix in _MODULE_SUFFIXES else pure.name
-    names = [] if stem == "__init__" else [stem]
-    if packages is None:
-        return ".".join([*pure.parent.parts, *names]), None
-    directory = pure.parent
-    while directory != _ROOT and directory.as_posix() in packages:
-        names.insert(0, directory.name)
-        directory = directory.parent
-    return ".".join(names), _dir_str(directory)
-
-
-def extract_repo(repo_id: str, repo_root: str, relpaths: Iterable[str]) -> FileFacts:
-    """PY_REPO, a PY_PACKAGE per package directory and REPO_CONTAINS to every listed file."""
+def extract_repo(
+    repo_id: str, repo_root: str, relpaths: Iterable[str], roots: Sequence[ImportRoot] = ()
+) -> FileFacts:
+    """PY_REPO, a PY_PACKAGE per package directory that ``roots`` name, and REPO_CONTAINS to
+    every listed file."""
     paths = sorted({normalize_relpath(p) for p in relpaths})
     packages = package_dirs(paths)
+    names = ModuleNames(tuple(roots), packages)
     repo = repo_node_id(repo_id)
     facts = FileFacts()
     facts.add_node(NodeRow(repo, PY_REPO, None, None), {"repo_root": repo_root, "repo_id": repo_id})
-    for directory in sorted(packages - {""}):
-        init = f"{directory}/__init__.py"
-        fqn, _ = module_fqn(init, packages)
+    for directory in sorted(packages):
+        init = f"{directory}/__init__.py" if directory else "__init__.py"
+        name = names.of(init)
+        if name is None:  # the repository folder, imported from itself: no package
+            continue
         package = stable_id(PY_PACKAGE, repo_id, directory)
         facts.add_node(
             NodeRow(package, PY_PACKAGE, init, file_node_id(repo_id, init)),
-            {"package_fqn": fqn, "path": directory},
+            {"package_fqn": name.fqn, "path": directory},
         )
     for path in paths:
         file_id = file_node_id(repo_id, path)
@@ -100,9 +80,9 @@ def extract_file_entry(
     data: bytes,
     *,
     encoding: str | None = None,
-    packages: Set[str] | None = None,
+    modules: ModuleNames | None = None,
 ) -> FileFacts:
-    """PY_FILE (size, sha256, encoding) and, for ``.py``/``.pyi`` paths, its PY_MODULE."""
+    """PY_FILE (size, sha256, encoding) and, for a file that declares a module, its PY_MODULE."""
     path = normalize_relpath(relpath)
     file_id = file_node_id(repo_id, path)
     facts = FileFacts()
@@ -115,17 +95,14 @@ def extract_file_entry(
             "encoding": encoding,
         },
     )
-    if PurePosixPath(path).suffix not in _MODULE_SUFFIXES:
-        return facts
-    fqn, root = module_fqn(path, packages)
-    if not fqn:  # a root-level __init__.py names no module of its own
+    name = (modules or ModuleNames()).of(path)
+    if name is None:
         return facts
     module = stable_id(PY_MODULE, file_id)
     facts.add_node(
         NodeRow(module, PY_MODULE, path, file_id),
-        {"path": path, "module_fqn": fqn, "package_root": root},
+        {"path": path, "module_fqn": name.fqn, "package_root": name.root},
     )
-    method, confidence = ("path", 0.5) if packages is None else ("package_chain", 0.9)
     facts.add_edge(
         edge_row(
             FILE_DECLARES_MODULE,
@@ -133,13 +110,9 @@ def extract_file_entry(
             module,
             path=path,
             file_id=file_id,
-            method=method,
-            confidence=confidence,
+            method=name.method,
+            confidence=name.confidence,
         ),
-        {"module_fqn": fqn},
+        {"module_fqn": name.fqn},
     )
     return facts
-
-
-def _dir_str(directory: PurePosixPath) -> str:
-    return "" if directory == _ROOT else directory.as_posix()

@@ -8,6 +8,7 @@ is not an allowed source, the honest allowed one is used:
   CFG edge contracts allow only ``derived``).
 - PY_MODULE, FILE_DECLARES_MODULE: ``derived`` (the module name is computed from the path).
 - HAS_DIAGNOSTIC: ``derived`` (the contract does not allow ``pipeline``, although DIAG does).
+- FILE_CONTAINS: ``derived`` (computed from the ``file_id`` the contained nodes carry).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ _NODE_SOURCE = {
     NodeKind.CFG_BLOCK: SourceKind.DERIVED,
     NodeKind.CFG_EXIT: SourceKind.DERIVED,
     NodeKind.DIAG: SourceKind.PIPELINE,
+    NodeKind.TS_NODE: SourceKind.TREESITTER,
+    NodeKind.TS_ERROR: SourceKind.TREESITTER,
+    NodeKind.TS_MISSING: SourceKind.TREESITTER,
 }
 
 _EDGE_ORIGIN = {
@@ -49,6 +53,8 @@ _EDGE_ORIGIN = {
     EdgeKind.CFG_BRANCH: SourceKind.DERIVED,
     EdgeKind.CFG_EXC: SourceKind.DERIVED,
     EdgeKind.HAS_DIAGNOSTIC: SourceKind.DERIVED,
+    EdgeKind.TS_PARENT_OF: SourceKind.TREESITTER,
+    EdgeKind.FILE_CONTAINS: SourceKind.DERIVED,
 }
 
 _new = tuple.__new__

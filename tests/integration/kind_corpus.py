@@ -1,0 +1,44 @@
+"""A small repository that exercises every implemented derivation (``test_implemented_kinds``).
+
+To cover a new kind, add a file (or a line to a file) below that makes the build emit it, and
+name the kind in the comment; the test reads which kinds are implemented from the registry the
+build exports, so it fails until the corpus covers the new kind.
+"""
+
+from __future__ import annotations
+
+CORPUS: dict[str, str | bytes] = {
+    # PY_REPO, PY_FILE, REPO_CONTAINS; PY_PACKAGE (a directory with __init__.py)
+    "pkg/__init__.py": '"""The package."""\nfrom pkg.flow import Box\n',
+    # PY_MODULE, FILE_DECLARES_MODULE; AST_* and AST_PARENT_OF; SYM_SCOPE, SYM_SYMBOL,
+    # SCOPE_PARENT; BC_CODE_UNIT, BC_INSTR, CFG_BLOCK, CFG_EXIT, CFG_NEXT, CFG_JUMP;
+    # TS_NODE, TS_PARENT_OF, FILE_CONTAINS
+    "pkg/flow.py": '''\
+"""Control flow of every shape the CFG distinguishes."""
+import os
+
+
+def pick(x):
+    if x > 1:  # CFG_BRANCH_TRUE / CFG_BRANCH_FALSE
+        return os.path.join("a", str(x))
+    return None
+
+
+def total(items):
+    n = 0
+    for item in items:  # FOR_ITER: CFG_BRANCH
+        n += item
+    return n
+
+
+class Box:
+    def run(self):
+        try:
+            value = pick(len(self.name))
+        except ValueError:  # CFG_EXC
+            value = None
+        return lambda: value
+''',
+    # DIAG, HAS_DIAGNOSTIC (ast rejects it); TS_ERROR, TS_MISSING (tree-sitter recovers)
+    "pkg/broken.py": "def f(:\n    return 1\n\nx = (1,\nclass C:\n    pass\n",
+}
