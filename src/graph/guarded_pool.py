@@ -8,7 +8,8 @@ Built on pebble's ``ProcessPool``, which fails one task (not the whole pool, as
   and everywhere a thread that polls ``os.getppid()``. Without this, workers of a build killed
   with ``kill -9`` ran on for minutes.
 - The same thread ends its worker (exit code ``MEMORY_EXIT``) once the worker's resident memory
-  passes the limit: one dense generated file costs 1-2 GB of extraction memory per MB.
+  passes the limit while it runs a task: dense generated code costs 1-2 GB of extraction memory
+  per MB of source.
 - A batch whose worker was ended, died or ran out of time is retried file by file; a file that
   fails alone goes to ``on_failure``, which makes its rows (a DIAG saying why).
 

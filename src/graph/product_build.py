@@ -298,7 +298,7 @@ def build_graph_product(
         batching = (batch_files, batch_bytes)
         result = _build(repo, scan, out, workers, batching, limits, on_file, on_start)
     except BaseException as exc:
-        mark_failed(out, started, f"{type(exc).__name__}: {exc}")
+        mark_failed(out, started, f"{type(exc).__name__}: {exc}".removesuffix(": "))
         raise
     mark_complete(out, started, result.files, result.rows)
     return result
