@@ -947,7 +947,10 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
         extractor="graph.extract.diagnostics:diagnostic",
-        provider_or_field="DIAG nodes attached to owning file/module",
+        provider_or_field=(
+            "DIAG nodes attached to owning file/module; to the repo for a directory that "
+            "cannot be listed (directory_diagnostic)"
+        ),
         join_keys=("path",),
         id_column="edge_id",
         id_recipe="edge_id('HAS_DIAGNOSTIC', file_id, diag_id, path, bstart, bend)",
@@ -1319,10 +1322,16 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.PIPELINE,
         extractor="graph.extract.diagnostics:diagnostic",
-        provider_or_field="decode, parse, symtable and compile failures and warnings",
+        provider_or_field=(
+            "decode, parse, symtable and compile failures and warnings; files over the size "
+            "cap or whose worker failed; directories that cannot be listed"
+        ),
         join_keys=("file_id", "bstart", "bend"),
         id_column="diag_id",
-        id_recipe="stable_id('DIAG', file_id, diag_source, code, bstart, bend, message)",
+        id_recipe=(
+            "stable_id('DIAG', file_id, diag_source, code, bstart, bend, message); a "
+            "directory's: stable_id('DIAG', repo node id, path, diag_source, code, 0, 0, message)"
+        ),
         confidence_policy="1.0",
         ambiguity_policy="none",
         status=DerivationStatus.IMPLEMENTED,

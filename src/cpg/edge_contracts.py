@@ -748,10 +748,14 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
     EdgeContract(
         kind=EdgeKind.HAS_DIAGNOSTIC,
         group="diagnostics",
-        description="Owning entity (file/module) to a diagnostic node.",
+        description=(
+            "Owning entity (file/module; the repo for a directory that cannot be listed) to a "
+            "diagnostic node."
+        ),
         src_kinds=(
             NodeKind.PY_FILE,
             NodeKind.PY_MODULE,
+            NodeKind.PY_REPO,
         ),
         dst_kinds=(NodeKind.DIAG,),
         requires_evidence_anchor=False,

@@ -1,19 +1,21 @@
 """``python -m graph build REPO --out DIR``: build the CPG of a repository.
 
-Exit codes: 0 built, 1 contract violations with ``--strict``, 2 error (missing repository,
-unusable ``--source-root``, unwritable output).
+Exit codes: 0 built, 1 contract violations with ``--strict``, 2 any error (a missing repository,
+an unusable ``--source-root``, broken specs, an unwritable output: one line on stderr; ``--debug``
+adds the traceback), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 
-from graph.product_build import build_graph_product
+from graph.file_read import DEFAULT_MAX_FILE_BYTES
+from graph.product_build import DEFAULT_BATCH_TIMEOUT, WorkLimits, build_graph_product
 from graph.progress import ProgressBar
-from graph.source_roots import SourceRootError
-from storage.spec_codec import RegistryDecodeError
+from storage.deltalake.delta import one_line
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +37,36 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--strict", action="store_true", help="exit 1 when any row breaks its contract"
     )
-    build.add_argument("--workers", type=int, default=None, help="extraction processes")
+    build.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="extraction processes (default: one per CPU; 0: extract in this process, with no "
+        "memory or time limit)",
+    )
+    build.add_argument(
+        "--max-file-bytes",
+        type=int,
+        metavar="BYTES",
+        default=DEFAULT_MAX_FILE_BYTES,
+        help="a larger file gets a DIAG instead of being read (default: %(default)s)",
+    )
+    build.add_argument(
+        "--worker-memory",
+        type=int,
+        metavar="MIB",
+        default=None,
+        help="a worker whose resident memory passes this is ended and its file gets a DIAG "
+        "(default: half the machine's memory shared by the workers)",
+    )
+    build.add_argument(
+        "--batch-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_BATCH_TIMEOUT,
+        help="a batch of files not extracted by then is retried file by file; a file that "
+        "times out alone gets a DIAG (default: %(default)s; 0: no limit)",
+    )
     build.add_argument(
         "--exclude",
         metavar="DIRNAME",
@@ -56,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    build.add_argument("--debug", action="store_true", help="print the traceback of an error")
     return parser
 
 
@@ -63,6 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = _parser().parse_args(argv)
     bar: list[ProgressBar] = []
+    limits = WorkLimits(
+        max_file_bytes=args.max_file_bytes,
+        worker_memory_bytes=None if args.worker_memory is None else args.worker_memory << 20,
+        batch_timeout=args.batch_timeout or None,
+    )
     try:
         result = build_graph_product(
             args.repo,
@@ -70,15 +107,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             exclude=frozenset(args.exclude),
             source_roots=args.source_root,
+            limits=limits,
             on_start=None if args.quiet else lambda total: bar.append(ProgressBar(total)),
             on_file=None if args.quiet else lambda done: bar[0].advance(done),
         )
-    except (OSError, RegistryDecodeError, SourceRootError) as exc:  # bad input or storage
-        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        _close(bar)
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # every error is one line and exit 2; --debug shows where
+        _close(bar)
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {_describe(exc)}", file=sys.stderr)
         return 2
-    finally:
-        if bar:
-            bar[0].close()
+    _close(bar)
     if not args.quiet:
         counts = ", ".join(f"{name} {rows}" for name, rows in result.rows.items())
         roots = ", ".join(map(str, result.import_roots)) or "the repository"
@@ -95,6 +138,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _close(bar: list[ProgressBar]) -> None:
+    if bar:
+        bar[0].close()
+
+
+def _describe(exc: Exception) -> str:
+    """One line: what failed and where (an ``OSError``'s path), never a traceback."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    if isinstance(exc, OSError | ValueError | LookupError) and str(exc):
+        return one_line(exc)
+    return f"{type(exc).__name__}: {one_line(exc)} (--debug shows the traceback)"
 
 
 if __name__ == "__main__":

@@ -11,21 +11,19 @@
    ``output_dir/cpg_nodes_v1``, ``cpg_edges_v1``, ``cpg_props_v1``, ``cpg_props_json_v1`` and
    the violations in ``cpg_build_violations``.
 
-A file that cannot be read, decoded, parsed or compiled still gets its PY_FILE row and a DIAG;
-every other file is complete.
+A file that cannot be read, decoded, parsed or compiled, or is larger than ``max_file_bytes``,
+or whose worker dies, passes its memory limit or runs out of time (``guarded_pool``), still gets
+its PY_FILE row and a DIAG; a directory that cannot be listed gets a DIAG on PY_REPO; every other
+file is complete. ``output_dir/_build.json`` says ``running`` from before the first write until
+the last one is done (``build_status``), so an interrupted build is never taken for a complete one.
 """
 
 from __future__ import annotations
 
-import errno
 import gc
 import math
-import multiprocessing
 import os
-import stat
-from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +32,10 @@ import pyarrow as pa
 
 from cpg.contract_registry import ContractRegistry, load_contracts_from_registry
 from cpg.registry_specs import DatasetContract, dataset_for_role
-from graph.extract.diagnostics import ERROR, diagnostic
-from graph.extract.file_contains import extract_file_contains
+from graph.build_status import mark_complete, mark_failed, mark_running
+from graph.extract.diagnostics import directory_diagnostic, unextracted_file
 from graph.extract.file_facts import extract_file
-from graph.extract.filesystem import extract_file_entry, extract_repo, file_node_id
+from graph.extract.filesystem import extract_repo, file_node_id
 from graph.extract.module_names import ImportRoot, ModuleNames, package_dirs
 from graph.extract.rows import FileFacts
 from graph.facts_tables import (
@@ -48,11 +46,19 @@ from graph.facts_tables import (
     plain_tables,
     props_sorted,
 )
+from graph.file_read import (
+    DEFAULT_MAX_FILE_BYTES,
+    FileTooLargeError,
+    read_source,
+    source_digest,
+)
+from graph.guarded_pool import PoolLimits, WorkFailure, default_memory_limit, run_batches
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
-from graph.scan import display_path, python_files
+from graph.scan import RepoScan, display_path, scan_repository
 from graph.source_roots import declared_roots, detect_source_roots
 from storage.deltalake.delta import DeltaAppender, write_table_delta
 from storage.deltalake.registry_runner import run_registry_exports
+from storage.faults import fault_point
 from storage.spec_codec import encode_table
 
 DEFAULT_BATCH_FILES = 32
@@ -61,10 +67,28 @@ DEFAULT_BATCH_BYTES = 1 << 20
 """Source bytes per batch at most (a larger file makes a batch of its own). A worker's memory
 grows by a few hundred times a batch's source (measured: 440 MiB for 101 stdlib files, 1 MiB);
 the cap keeps a repository of large or generated files from making one batch the size of many."""
+DEFAULT_BATCH_TIMEOUT = 600.0
+"""Seconds a worker may spend on one batch. A batch holds at most ``DEFAULT_BATCH_BYTES`` of
+source (or one file of at most ``DEFAULT_MAX_FILE_BYTES``); dense generated code extracts at
+~10 s per MB here, so only a pathological file comes near it."""
 
 
 class OutputNotWritableError(PermissionError):
     """The output directory cannot be created or written."""
+
+
+@dataclass(frozen=True)
+class WorkLimits:
+    """What extracting files may take: bytes of one file, resident bytes of one worker (None:
+    half the machine's memory shared by the workers), seconds of one batch (None: no limit).
+
+    The memory and time limits hold in worker processes; ``workers=0`` extracts in the calling
+    process, bounded by the size cap only.
+    """
+
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    worker_memory_bytes: int | None = None
+    batch_timeout: float | None = DEFAULT_BATCH_TIMEOUT
 
 
 @dataclass
@@ -97,7 +121,10 @@ def _init_worker(
     repo_id: str,
     repo: Path,
     modules: ModuleNames,
+    max_file_bytes: int,
 ) -> None:
+    """Set up this process to extract and shape files: a worker, or the parent when it extracts
+    itself or shapes the rows of a file whose worker failed."""
     registry = ContractRegistry(*contracts)  # type: ignore[arg-type]
     _WORKER.update(
         validator=RowValidator(registry, datasets),
@@ -105,6 +132,7 @@ def _init_worker(
         repo_id=repo_id,
         repo=repo,
         modules=modules,
+        max_file_bytes=max_file_bytes,
     )
 
 
@@ -113,23 +141,50 @@ def _extract_batch(relpaths: Sequence[str]) -> _BatchOutcome:
     repo_id = str(_WORKER["repo_id"])
     repo = _WORKER["repo"]
     assert isinstance(repo, Path)
-    validator = _WORKER["validator"]
-    assert isinstance(validator, RowValidator)
     modules = _WORKER["modules"]
     assert isinstance(modules, ModuleNames)
-    datasets = _WORKER["datasets"]
-    assert isinstance(datasets, dict)
+    max_bytes = _WORKER["max_file_bytes"]
+    assert isinstance(max_bytes, int)
     with _cycle_collector_paused():
         facts = FileFacts()
         for relpath in relpaths:
-            facts.extend(_read_and_extract(repo, repo_id, relpath, modules))
-        diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
-        plain = plain_tables(facts, datasets).by_dataset()
-        del facts
+            facts.extend(_read_and_extract(repo, repo_id, relpath, modules, max_bytes))
+        return _shaped(facts, len(relpaths))
+
+
+def _failed_file(relpath: str, failure: WorkFailure) -> _BatchOutcome:
+    """The rows of a file whose worker failed on it (in the parent): PY_FILE and a DIAG."""
+    repo = _WORKER["repo"]
+    assert isinstance(repo, Path)
+    modules = _WORKER["modules"]
+    assert isinstance(modules, ModuleNames)
+    max_bytes = _WORKER["max_file_bytes"]
+    assert isinstance(max_bytes, int)
+    facts = unextracted_file(
+        str(_WORKER["repo_id"]),
+        display_path(relpath),
+        modules=modules,
+        content=source_digest(repo / relpath, max_bytes),
+        stage="extract",
+        code=failure.code,
+        message=f"extraction stopped: {failure.message}",
+    )
+    return _shaped(facts, 1)
+
+
+def _shaped(facts: FileFacts, files: int) -> _BatchOutcome:
+    """``facts`` as the datasets' tables (dedupe, canonical sort), with their violations."""
+    validator = _WORKER["validator"]
+    assert isinstance(validator, RowValidator)
+    datasets = _WORKER["datasets"]
+    assert isinstance(datasets, dict)
+    diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
+    plain = plain_tables(facts, datasets).by_dataset()
+    del facts
     tables = {name: dataset_table(table, datasets[name]) for name, table in plain.items()}
     shaped = PlainTables(*(tables[name] for name in DATASETS))
     violations = validator.validate_tables(shaped, props_sorted=props_sorted(datasets))
-    return _BatchOutcome(len(relpaths), tables, violations, diags)
+    return _BatchOutcome(files, tables, violations, diags)
 
 
 @contextmanager
@@ -147,45 +202,39 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_and_extract(repo: Path, repo_id: str, relpath: str, modules: ModuleNames) -> FileFacts:
-    """The rows of one file; a file that cannot be read gets PY_FILE (+ PY_MODULE) and a DIAG.
+def _read_and_extract(
+    repo: Path, repo_id: str, relpath: str, modules: ModuleNames, max_bytes: int
+) -> FileFacts:
+    """The rows of one file; a file that cannot be read, or is over ``max_bytes``, gets
+    PY_FILE (+ PY_MODULE) and a DIAG.
 
     ``relpath`` is the name on disk; rows carry its display form (``scan.display_path``).
     """
     path = display_path(relpath)
-    file_id = file_node_id(repo_id, path)
+    fault_point("graph.extract")
     try:
-        data = _read_regular_file(repo / relpath)
-    except OSError as exc:  # vanished mid-scan, dangling or looping symlink, FIFO, no permission
-        facts = extract_file_entry(repo_id, path, b"", modules=modules)
-        unread = {"size_bytes", "file_sha256"}  # nothing was read: no size, no hash
-        facts.props = [p for p in facts.props if p.prop_key not in unread]
-        diagnostic(
-            facts,
-            file_id=file_id,
-            path=path,
+        data = read_source(repo / relpath, max_bytes)
+    except FileTooLargeError as exc:
+        return unextracted_file(
+            repo_id,
+            path,
+            modules=modules,
+            content=(exc.size, exc.sha256),
             stage="decode",
-            severity=ERROR,
+            code="file-too-large",
+            message=f"{exc.size} bytes, over the limit of {max_bytes} (max_file_bytes)",
+        )
+    except OSError as exc:  # vanished mid-scan, dangling or looping symlink, FIFO, no permission
+        return unextracted_file(
+            repo_id,
+            path,
+            modules=modules,
+            content=None,  # nothing was read: no size, no hash
+            stage="decode",
             code=f"read-error:{type(exc).__name__}",
             message=f"cannot read the file: {exc.strerror or exc}",
-            span=(0, 0),
         )
-        facts.extend(extract_file_contains(facts.nodes, path=path, file_id=file_id))
-        return facts
     return extract_file(repo_id, path, data, modules=modules)
-
-
-def _read_regular_file(path: Path) -> bytes:
-    """The bytes of a regular file; anything else (FIFO, device, socket) is an ``OSError``.
-
-    Checked on the opened descriptor, so a file swapped for a FIFO after the scan cannot block.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-    descriptor = os.open(path, flags)
-    with os.fdopen(descriptor, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        return stream.read()
 
 
 def _check_writable(output_dir: Path) -> None:
@@ -238,20 +287,46 @@ def build_graph_product(
     on_start: Callable[[int], None] | None = None,
     exclude: Collection[str] = (),
     source_roots: Sequence[str | Path] = (),
+    limits: WorkLimits = WorkLimits(),
 ) -> BuildResult:
     """Build the CPG of ``repo_root`` into ``output_dir`` (see the module docstring).
 
-    ``on_start(total_files)`` and ``on_file(done)`` report progress; ``exclude`` names
-    directories to skip; ``source_roots`` are the import roots that name modules (relative to
-    ``repo_root``; default: what its layout says, ``graph.source_roots``). Raises
-    ``RepositoryNotFoundError``, ``SourceRootError`` or ``OutputNotWritableError`` before writing
-    anything.
+    ``workers`` extraction processes (default: one per CPU; 0: this process). ``on_start(total
+    files)`` and ``on_file(done)`` report progress; ``exclude`` names directories to skip;
+    ``source_roots`` are the import roots that name modules (relative to ``repo_root``; default:
+    what its layout says, ``graph.source_roots``). Raises ``RepositoryNotFoundError``,
+    ``RepositoryUnreadableError``, ``SourceRootError`` or ``OutputNotWritableError`` before
+    writing anything; after that, a failure leaves
+    ``_build.json`` saying ``failed`` (or ``running``, when even that cannot be written).
     """
     repo = Path(repo_root).resolve()
-    relpaths = python_files(repo, exclude)
+    scan = scan_repository(repo, exclude)
     roots = declared_roots(repo, source_roots) if source_roots else detect_source_roots(repo)
     out = Path(output_dir)
     _check_writable(out)
+    started = mark_running(out, repo)
+    try:
+        batching = (batch_files, batch_bytes)
+        result = _build(repo, scan, roots, out, workers, batching, limits, on_file, on_start)
+    except BaseException as exc:
+        mark_failed(out, started, f"{type(exc).__name__}: {exc}".removesuffix(": "))
+        raise
+    mark_complete(out, started, result.files, result.rows)
+    return result
+
+
+def _build(
+    repo: Path,
+    scan: RepoScan,
+    roots: tuple[ImportRoot, ...],
+    out: Path,
+    workers: int | None,
+    batching: tuple[int, int],
+    limits: WorkLimits,
+    on_file: Callable[[int], None] | None,
+    on_start: Callable[[int], None] | None,
+) -> BuildResult:
+    relpaths = scan.files
     run_registry_exports(out)
     registry = load_contracts_from_registry(out)
     contracts: dict[str, DatasetContract] = {
@@ -261,14 +336,17 @@ def build_graph_product(
     result = BuildResult(output_dir=out, files=len(relpaths), import_roots=roots)
     repo_id = repo.name or "repo"
     modules = ModuleNames(roots, package_dirs(display_path(relpath) for relpath in relpaths))
-    violations = _repo_level(repo_id, repo, relpaths, roots, registry, writer)
+    violations = _repo_level(repo_id, repo, scan, roots, registry, writer)
+    result.diagnostics += len(scan.unreadable)
     if on_start is not None:
         on_start(len(relpaths))
     batches = _outcomes(
-        registry, contracts, repo_id, repo, modules, relpaths, workers, (batch_files, batch_bytes)
+        registry, contracts, repo_id, repo, modules, relpaths, workers, batching, limits
     )
     for outcome in batches:
+        fault_point("graph.write", out)
         writer.write(outcome.tables)
+        fault_point("graph.after_batch")
         violations.extend(outcome.violations)
         result.diagnostics += outcome.diagnostics
         if on_file is not None:
@@ -284,30 +362,40 @@ def build_graph_product(
 def _repo_level(
     repo_id: str,
     repo: Path,
-    relpaths: Sequence[str],
-    roots: Sequence[ImportRoot],
+    scan: RepoScan,
+    roots: tuple[ImportRoot, ...],
     registry: ContractRegistry,
     writer: _DatasetWriter,
 ) -> list[ContractViolation]:
-    """Write PY_REPO, packages and REPO_CONTAINS; return their violations."""
-    paths = [display_path(relpath) for relpath in relpaths]
+    """Write PY_REPO, packages, REPO_CONTAINS and the DIAGs of directories that could not be
+    listed; return their violations."""
+    paths = [display_path(relpath) for relpath in scan.files]
     facts = extract_repo(repo_id, repo.name, paths, roots)
+    for relpath, error in scan.unreadable:
+        facts.extend(directory_diagnostic(repo_id, display_path(relpath), error))
     files = {file_node_id(repo_id, path): "PY_FILE" for path in paths}
     writer.write(facts_tables(facts, writer.contracts))
     return RowValidator(registry, writer.contracts).validate(facts, files)
 
 
 def file_batches(
-    repo: Path, relpaths: Sequence[str], max_files: int, max_bytes: int
+    repo: Path,
+    relpaths: Sequence[str],
+    max_files: int,
+    max_bytes: int,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> list[Sequence[str]]:
     """Consecutive files, at most ``max_files`` and ``max_bytes`` of source a batch (a larger
-    file alone). A file that cannot be stat'ed counts 0 bytes: its worker reports it."""
+    file alone). A file that cannot be stat'ed, or is over ``max_file_bytes`` (it will not be
+    read), counts 0 bytes: its worker reports it."""
     batches: list[Sequence[str]] = []
     start, size = 0, 0
     for index, relpath in enumerate(relpaths):
         try:
             nbytes = (repo / relpath).stat().st_size
         except OSError:
+            nbytes = 0
+        if nbytes > max_file_bytes:
             nbytes = 0
         if index > start and (index - start >= max_files or size + nbytes > max_bytes):
             batches.append(relpaths[start:index])
@@ -326,14 +414,15 @@ def _outcomes(
     modules: ModuleNames,
     relpaths: Sequence[str],
     workers: int | None,
-    limits: tuple[int, int],
+    batching: tuple[int, int],
+    limits: WorkLimits,
 ) -> Iterator[_BatchOutcome]:
-    """Outcomes of batches of files, in path order; extraction runs in ``workers`` processes.
+    """Outcomes of batches of files, in path order; extraction runs in ``workers`` processes
+    (``guarded_pool``), or in this one when ``workers`` is 0.
 
-    ``limits``: at most so many files and source bytes per batch (``file_batches``).
+    ``batching``: at most so many files and source bytes per batch (``file_batches``).
 
-    Workers are spawned, not forked: deltalake's runtime does not survive a fork. They get the
-    contracts the parent loaded from the registry, so they never read Delta themselves.
+    Workers get the contracts the parent loaded from the registry, so they never read Delta.
     """
     count = workers if workers is not None else (os.cpu_count() or 1)
     contracts = (
@@ -342,23 +431,20 @@ def _outcomes(
         registry.derivations,
         registry.prop_enums,
     )
-    init_args = (contracts, datasets, repo_id, repo, modules)
-    max_files, max_bytes = limits
+    init_args = (contracts, datasets, repo_id, repo, modules, limits.max_file_bytes)
+    max_files, max_bytes = batching
     max_files = max(1, min(max_files, math.ceil(len(relpaths) / (4 * max(count, 1)))))
-    batches = file_batches(repo, relpaths, max_files, max_bytes)
-    if count <= 1 or len(batches) < 2:
-        _init_worker(*init_args)
+    batches = file_batches(repo, relpaths, max_files, max_bytes, limits.max_file_bytes)
+    _init_worker(*init_args)
+    if count == 0 or not batches:
         yield from map(_extract_batch, batches)
         return
-    context = multiprocessing.get_context("spawn")
-    window = count * 2  # batches in flight: bounds memory when writing is the slower side
-    with ProcessPoolExecutor(
-        count, mp_context=context, initializer=_init_worker, initargs=init_args
-    ) as pool:
-        pending: deque[Future[_BatchOutcome]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(_extract_batch, batch))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    memory = limits.worker_memory_bytes or default_memory_limit(count)
+    yield from run_batches(
+        _extract_batch,
+        batches,
+        limits=PoolLimits(min(count, len(batches)), memory, limits.batch_timeout),
+        initializer=_init_worker,
+        initargs=init_args,
+        on_failure=_failed_file,
+    )

@@ -1,27 +1,31 @@
 """Fault injection for tests: make a writer stop or fail at a named point, deterministically.
 
 ``CPG_FAULT`` holds comma-separated rules ``point[@n][=action]``: at the ``n``-th time (default 1)
-the process passes ``fault_point(point)``, it performs ``action``:
+this process passes ``fault_point(point)``, it performs ``action``:
 
-- ``kill`` (default): ``os._exit(137)`` at once, as ``kill -9`` would (no cleanup, no flush);
-- ``enospc`` / ``eacces`` / ``erofs``: raise the ``OSError`` a full, forbidden or read-only disk
-  raises;
+- ``kill`` (default): SIGKILL to itself, as ``kill -9`` would (no cleanup, no flush);
+- an errno name (``ENOSPC``, ``EACCES``, ``EROFS``, ``EIO``, ...): raise that ``OSError``, naming
+  the point's path;
 - ``wait:FILE``: create ``FILE.reached.<pid>``, then wait (up to 120 s) until ``FILE`` exists, so
   a test can line processes up at exactly this point.
 
-Unset (always, outside tests), ``fault_point`` is a dictionary lookup.
+Points: ``delta.before_commit``, ``outputs.write_file``, ``outputs.before_swap``,
+``generate.before_export``, ``generate.after_export`` (the generator and the registry export);
+``graph.extract`` (a file is about to be read, in the process that extracts it), ``graph.write``
+(the build's parent is about to write a batch; path: the output directory), ``graph.after_batch``.
+Unset (always, outside tests), ``fault_point`` is one environment lookup.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
 import time
 from functools import cache
 from pathlib import Path
 
 ENV = "CPG_FAULT"
-_ERRORS = {"enospc": errno.ENOSPC, "eacces": errno.EACCES, "erofs": errno.EROFS}
 _hits: dict[str, int] = {}
 
 
@@ -48,11 +52,14 @@ def fault_point(name: str, path: object = None) -> None:
     if _hits[name] != count:
         return
     if action == "kill":
-        os._exit(137)
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
     if action.startswith("wait:"):
         _wait(Path(action.removeprefix("wait:")))
         return
-    code = _ERRORS[action]
+    code = getattr(errno, action.upper(), None)
+    if not isinstance(code, int):
+        msg = f"{ENV}={spec}: {action!r} is neither 'kill', 'wait:FILE' nor an errno name"
+        raise ValueError(msg)
     raise OSError(code, os.strerror(code), None if path is None else str(path))
 
 

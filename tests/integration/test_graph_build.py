@@ -98,8 +98,8 @@ def make_repo(parent: Path, files: Mapping[str, str | bytes], name: str = REPO_N
 
 
 def build(repo: Path, out: Path, **kwargs: object) -> BuildResult:
-    """An in-process build, one process unless ``workers`` says otherwise."""
-    kwargs.setdefault("workers", 1)
+    """An in-process build (extraction in this process) unless ``workers`` says otherwise."""
+    kwargs.setdefault("workers", 0)
     return build_graph_product(repo, out, **kwargs)  # type: ignore[arg-type]
 
 

@@ -375,7 +375,7 @@ def test_a_build_records_violations_and_keeps_the_rows(
 ) -> None:
     monkeypatch.setattr("graph.product_build.extract_file", breaking(extract_file))
     out = tmp_path / "out"
-    result = build_graph_product(make_repo(tmp_path), out, workers=1)
+    result = build_graph_product(make_repo(tmp_path), out, workers=0)
     assert result.violations == 1
     assert result.rows[VIOLATIONS_TABLE] == 1
     assert read_raw_delta(out / VIOLATIONS_TABLE).to_pylist() == [
@@ -410,7 +410,7 @@ def test_cli_strict_exits_1_on_a_violation(tmp_path: Path, strict: bool) -> None
     out = tmp_path / "out"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
-    args = ["build", str(make_repo(tmp_path)), "--out", str(out), "--workers", "1"]
+    args = ["build", str(make_repo(tmp_path)), "--out", str(out), "--workers", "0"]
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, *args, *(["--strict"] if strict else [])],
         capture_output=True,

@@ -1,10 +1,13 @@
 """DIAG nodes and HAS_DIAGNOSTIC edges for files that fail (or warn) while being read.
 
 Stages and their ``diag_source`` (a SourceKind value): decode -> ``pipeline``, parse -> ``py_ast``,
-symtable -> ``symtable``, compile -> ``dis``. Failures are ERROR, warnings recorded by
-``warnings.catch_warnings`` (SyntaxWarning, DeprecationWarning for invalid escapes...) are WARNING.
-DIAG requires an anchor, so every diagnostic gets a byte span: the exception's position when it has
-one (SyntaxError columns are characters, mapped to bytes), the warning's line, else ``(0, 0)``.
+symtable -> ``symtable``, compile -> ``dis``; the build's own stages, scan (a directory that
+cannot be listed) and extract (a worker that died, ran out of memory or time), -> ``pipeline``.
+A directory's DIAG hangs on PY_REPO, every other on the file's PY_FILE. Failures are ERROR,
+warnings recorded by ``warnings.catch_warnings`` (SyntaxWarning, DeprecationWarning for invalid
+escapes...) are WARNING. DIAG requires an anchor, so every diagnostic gets a byte span: the
+exception's position when it has one (SyntaxError columns are characters, mapped to bytes), the
+warning's line, else ``(0, 0)``.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ import warnings
 from collections.abc import Mapping
 
 from generated.cpg_contracts import EdgeKind, NodeKind, SourceKind
+from graph.extract.file_contains import extract_file_contains
+from graph.extract.filesystem import extract_file_entry, file_node_id, repo_node_id
 from graph.extract.ids import stable_id
+from graph.extract.module_names import ModuleNames
 from graph.extract.provenance import edge_row
-from graph.extract.rows import FileFacts, NodeRow
+from graph.extract.rows import NODE, FileFacts, NodeRow
 from graph.extract.source import DecodeError, LineIndex
 
 DIAG = NodeKind.DIAG.value
@@ -29,6 +35,8 @@ STAGE_SOURCE: dict[str, str] = {
     "parse": SourceKind.PY_AST.value,
     "symtable": SourceKind.SYMTABLE.value,
     "compile": SourceKind.DIS.value,
+    "scan": SourceKind.PIPELINE.value,
+    "extract": SourceKind.PIPELINE.value,
 }
 
 
@@ -56,6 +64,66 @@ def diagnostic(
         edge_row(HAS_DIAGNOSTIC, file_id, diag_id, path=path, file_id=file_id, method=stage),
         {"diag_source": source, "severity": severity},
     )
+
+
+def unextracted_file(
+    repo_id: str,
+    path: str,
+    *,
+    modules: ModuleNames,
+    content: tuple[int, str] | None,
+    stage: str,
+    code: str,
+    message: str,
+) -> FileFacts:
+    """PY_FILE (+ PY_MODULE) of a file whose source was not extracted, and the ERROR saying why.
+
+    ``content`` is ``(size, sha256)`` when known; otherwise the file gets neither prop (nothing
+    was read, nothing is invented).
+    """
+    facts = extract_file_entry(repo_id, path, b"", modules=modules)
+    file_id = file_node_id(repo_id, path)
+    facts.props = [p for p in facts.props if p.prop_key not in {"size_bytes", "file_sha256"}]
+    if content is not None:
+        size, sha256 = content
+        facts.nodes[0] = facts.nodes[0]._replace(bend=size)
+        facts.add_props(NODE, file_id, {"size_bytes": size, "file_sha256": sha256})
+    diagnostic(
+        facts,
+        file_id=file_id,
+        path=path,
+        stage=stage,
+        severity=ERROR,
+        code=code,
+        message=message,
+        span=(0, 0),
+    )
+    facts.extend(extract_file_contains(facts.nodes, path=path, file_id=file_id))
+    return facts
+
+
+def directory_diagnostic(repo_id: str, path: str, error: OSError) -> FileFacts:
+    """The ERROR of a directory the scan could not list, on PY_REPO: its files are unknown.
+
+    The DIAG's ``path`` is the directory; it has no ``file_id``, its id hashes the repo node
+    and the path instead, and its anchor is the empty span ``(0, 0)``.
+    """
+    source = STAGE_SOURCE["scan"]
+    code = f"read-error:{type(error).__name__}"
+    message = f"cannot list the directory: {error.strerror or error}"
+    repo = repo_node_id(repo_id)
+    diag_id = stable_id(DIAG, repo, path, source, code, 0, 0, message)
+    facts = FileFacts()
+    facts.add_node(
+        NodeRow(diag_id, DIAG, path, None, 0, 0),
+        {"severity": ERROR, "message": message, "diag_source": source, "code": code},
+        {"details": {"stage": "scan"}},
+    )
+    facts.add_edge(
+        edge_row(HAS_DIAGNOSTIC, repo, diag_id, path=path, file_id=None, method="scan"),
+        {"diag_source": source, "severity": ERROR},
+    )
+    return facts
 
 
 def decode_diagnostic(failure: DecodeError, *, file_id: str, path: str) -> FileFacts:

@@ -1,0 +1,176 @@
+"""Worker processes for per-file work that cannot outlive the build, exhaust memory or hang.
+
+Built on pebble's ``ProcessPool``, which fails one task (not the whole pool, as
+``concurrent.futures`` does) when its worker dies or its time runs out. On top of it:
+
+- A worker ends with its parent: ``PR_SET_PDEATHSIG(SIGKILL)`` on Linux, which works even while
+  the worker is inside one long C call (``ast.parse`` of a 20 MB file holds the GIL for 19 s),
+  and everywhere a thread that polls ``os.getppid()``. Without this, workers of a build killed
+  with ``kill -9`` ran on for minutes.
+- The same thread ends its worker (exit code ``MEMORY_EXIT``) once the worker's resident memory
+  passes the limit while it runs a task: dense generated code costs 1-2 GB of extraction memory
+  per MB of source.
+- A batch whose worker was ended, died or ran out of time is retried file by file; a file that
+  fails alone goes to ``on_failure``, which makes its rows (a DIAG saying why).
+
+Results come back in batch order, with at most two batches per worker in flight.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import psutil
+from pebble import ProcessExpired, ProcessFuture, ProcessPool
+
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
+
+MEMORY_EXIT = 86
+"""Exit code of a worker that ended itself for passing its memory limit."""
+_POLL_SECONDS = 0.05
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many workers, and what one batch may take: resident bytes per worker, and seconds
+    per batch (None: no limit)."""
+
+    workers: int
+    memory_bytes: int
+    timeout: float | None
+
+
+@dataclass(frozen=True)
+class WorkFailure:
+    """Why an item was not processed: a short ``code`` and a one-line ``message``."""
+
+    code: str
+    message: str
+
+
+def default_memory_limit(workers: int) -> int:
+    """Half the machine's physical memory shared by ``workers``, at least 1 GiB each."""
+    return max(1 << 30, psutil.virtual_memory().total // (2 * max(workers, 1)))
+
+
+@dataclass
+class _Batch(Generic[Item, Outcome]):
+    items: Sequence[Item]
+    future: ProcessFuture[Outcome]
+
+
+def run_batches(
+    task: Callable[[Sequence[Item]], Outcome],
+    batches: Sequence[Sequence[Item]],
+    *,
+    limits: PoolLimits,
+    initializer: Callable[..., None],
+    initargs: tuple[object, ...],
+    on_failure: Callable[[Item, WorkFailure], Outcome],
+) -> Iterator[Outcome]:
+    """``task(batch)`` for every batch, in order, in ``limits.workers`` spawned processes
+    (each runs ``initializer(*initargs)`` first); see the module docstring for failures."""
+    context = multiprocessing.get_context("spawn")  # deltalake's runtime does not survive fork
+    guard = (os.getpid(), limits.memory_bytes, initializer, initargs)
+    pool = ProcessPool(limits.workers, initializer=_start_worker, initargs=guard, context=context)
+
+    def submit(items: Sequence[Item]) -> _Batch[Item, Outcome]:
+        return _Batch(items, pool.schedule(_busy_with, (task, items), timeout=limits.timeout))
+
+    def settle(batch: _Batch[Item, Outcome]) -> Iterator[Outcome]:
+        try:
+            yield batch.future.result()
+            return
+        except (ProcessExpired, TimeoutError) as exc:
+            failure = _failure(exc, limits)
+        if len(batch.items) == 1:
+            yield on_failure(batch.items[0], failure)
+            return
+        for item in batch.items:  # find the item at fault; the others still get done
+            yield from settle(submit([item]))
+
+    window = 2 * limits.workers  # batches in flight: bounds memory when writing is slower
+    try:
+        pending: deque[_Batch[Item, Outcome]] = deque()
+        for items in batches:
+            pending.append(submit(items))
+            if len(pending) >= window:
+                yield from settle(pending.popleft())
+        while pending:
+            yield from settle(pending.popleft())
+    except BaseException:  # an error, or the caller stopped early: drop the queued work
+        pool.stop()  # type: ignore[no-untyped-call]
+        raise
+    else:
+        pool.close()  # type: ignore[no-untyped-call]
+    finally:
+        pool.join()
+
+
+def _failure(exc: ProcessExpired | TimeoutError, limits: PoolLimits) -> WorkFailure:
+    if isinstance(exc, TimeoutError):
+        return WorkFailure("worker-timeout", f"not done within {limits.timeout:g} s")
+    if exc.exitcode == MEMORY_EXIT:
+        limit = limits.memory_bytes >> 20
+        return WorkFailure("worker-memory-limit", f"needs more than {limit} MiB of memory")
+    return WorkFailure("worker-died", f"the worker process died (exit code {exc.exitcode})")
+
+
+# ------------------------------------------------------------------ in the worker
+
+_BUSY = threading.Event()
+"""Set while the worker runs a task: only a busy worker is ended for its memory. pebble takes
+the death of an idle worker, when no task runs anywhere, for a broken pool."""
+
+
+def _busy_with(task: Callable[[Sequence[Item]], Outcome], items: Sequence[Item]) -> Outcome:
+    _BUSY.set()
+    try:
+        return task(items)
+    finally:
+        _BUSY.clear()
+
+
+def _start_worker(
+    parent: int,
+    memory_bytes: int,
+    initializer: Callable[..., None],
+    initargs: tuple[object, ...],
+) -> None:
+    _end_with_parent(parent)
+    threading.Thread(
+        target=_watch, args=(parent, memory_bytes), name="worker-guard", daemon=True
+    ).start()
+    initializer(*initargs)
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _watch(parent: int, memory_bytes: int) -> None:
+    """End this worker when its parent is gone or its resident memory passes ``memory_bytes``."""
+    me = psutil.Process()
+    while True:
+        if os.getppid() != parent:
+            os._exit(1)
+        if _BUSY.is_set() and me.memory_info().rss > memory_bytes:
+            os._exit(MEMORY_EXIT)
+        time.sleep(_POLL_SECONDS)

@@ -1,0 +1,93 @@
+"""``kill -9`` of a build's parent: its workers end within seconds, and its output says it is
+incomplete until a build completes.
+
+Before: workers were still alive 123 s after the kill, and the partial output (414k of 650k
+nodes) carried no mark; a reader took it for a build."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from graph.build_status import IncompleteBuildError, read_record, require_complete
+from tests.faults.support import (
+    ROOT,
+    build_command,
+    cli_env,
+    dense_module,
+    make_repo,
+    rows_of,
+    run_build,
+)
+
+FILES: dict[str, str | bytes] = {
+    **{f"m{n:02}.py": f"def f{n}(x):\n    return [x + {n}]\n" for n in range(12)},
+    "z_slow.py": dense_module(20_000),  # keeps a worker inside extraction at the kill
+}
+
+
+def _descendants(proc: subprocess.Popen[bytes]) -> dict[int, float]:
+    """pid -> create time of every process below ``proc`` until it exits (it kills itself)."""
+    root = psutil.Process(proc.pid)
+    seen: dict[int, float] = {}
+    while proc.poll() is None:
+        try:
+            for child in root.children(recursive=True):
+                seen.setdefault(child.pid, child.create_time())
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    return seen
+
+
+def _alive(pid: int, created: float) -> bool:
+    try:
+        process = psutil.Process(pid)
+        return process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_workers_end_within_seconds_of_the_parents_kill_and_the_output_says_incomplete(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path, FILES)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        build_command(repo, out, "--workers", "2", "-q"),
+        env=cli_env("graph.after_batch@1"),  # SIGKILL, as kill -9, once one batch is written
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children = _descendants(proc)
+    assert proc.wait(timeout=120) == -signal.SIGKILL
+    assert len(children) >= 2, children  # the workers (and multiprocessing's resource tracker)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid, t) for pid, t in children.items()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid, t in children.items() if _alive(pid, t)]
+    for pid in survivors:  # never leave them running, even when the test fails
+        psutil.Process(pid).kill()
+    assert survivors == [], "processes of the killed build still running 5 s later"
+
+    written = rows_of(out, "cpg_nodes_v1")
+    assert 0 < len({row["path"] for row in written}) < len(FILES) + 1  # partial: PY_REPO + some
+    record = read_record(out)
+    assert record is not None and record.status == "running"
+    with pytest.raises(IncompleteBuildError, match="has not completed") as caught:
+        require_complete(out)
+    assert str(out) in str(caught.value)
+    assert len(str(caught.value).splitlines()) == 1
+
+    rerun = run_build(repo, out, "--workers", "2", "-q")
+    assert rerun.returncode == 0, rerun.stderr
+    done = require_complete(out)
+    assert done.status == "complete"
+    assert done.files == len(FILES)
+    assert done.rows["cpg_nodes_v1"] == len(rows_of(out, "cpg_nodes_v1"))
