@@ -161,6 +161,9 @@ def _scip_symbol(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
                 resolution_method=kind.value,
                 project_select=(f"is_{relation}", "symbol", "related_symbol"),
                 predicate=f"fill_null(is_{relation}, False)",
+                path_cols=(),
+                bstart_cols=(),
+                bend_cols=(),
                 project_exprs=exprs,
             )
             for relation, kind in relations
@@ -183,7 +186,7 @@ def _import(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
     variant = _Variant(
         name="import_edges",
         edge_kind=EdgeKind.PY_IMPORTS_SYMBOL,
-        src_cols=("import_alias_id", "import_id"),
+        src_cols=("import_alias_id",),
         dst_cols=("symbol",),
         resolution_method="SPAN_EXACT",
         project_select=select,
@@ -201,17 +204,9 @@ def _call(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         src_cols=("call_id",),
         dst_cols=("symbol",),
         resolution_method="CALLEE_SPAN_EXACT",
-        project_select=(
-            "call_id",
-            "symbol",
-            "path",
-            "call_bstart",
-            "call_bend",
-            "bstart",
-            "bend",
-        ),
-        bstart_cols=("call_bstart", "bstart"),
-        bend_cols=("call_bend", "bend"),
+        project_select=("call_id", "symbol", "path", "call_bstart", "call_bend", "symbol_roles"),
+        bstart_cols=("call_bstart",),
+        bend_cols=("call_bend",),
     )
     return _edge_rules(template, SourceKind.SCIP, (variant,))
 
@@ -232,9 +227,17 @@ def _diagnostic(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         src_cols=("file_id",),
         dst_cols=("diag_id",),
         resolution_method="DIAGNOSTIC",
-        project_select=("diag_id", "file_id", "path", "bstart", "bend", "severity"),
+        project_select=(
+            "diag_id",
+            "file_id",
+            "path",
+            "bstart",
+            "bend",
+            "severity",
+            "diag_source",
+        ),
         project_exprs=(
-            ColumnExpr("origin", f"fill_null(diag_source, '{SourceKind.DERIVED.value}')"),
+            ColumnExpr("edge_owner_file_id", "file_id"),
             ColumnExpr("confidence", weight),
             ColumnExpr("score", weight),
         ),
