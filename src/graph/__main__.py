@@ -71,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"built {result.files} files into {result.output_dir}: {counts}; "
             f"{result.diagnostics} diagnostics, {result.violations} contract violations"
         )
+        for line in result.rules:
+            print(line)
     if args.strict and result.violations:
         print(
             f"error: {result.violations} rows break their contracts "

@@ -9,7 +9,9 @@
    per task: a worker shapes the batch's rows into the datasets' tables (schema, dedupe contract,
    canonical sort), checks them against the contracts, and the parent appends them to Delta:
    ``output_dir/cpg_nodes_v1``, ``cpg_edges_v1``, ``cpg_props_v1``, ``cpg_props_json_v1`` and
-   the violations in ``cpg_build_violations``.
+   the violations in ``cpg_build_violations``;
+4. runs the relspec rules of that registry over the relations the layers extracted
+   (``graph.rules``), appending their edges and props and writing ``cpg_rule_losers``.
 
 A file that cannot be read, decoded, parsed or compiled still gets its PY_FILE row and a DIAG;
 every other file is complete.
@@ -34,6 +36,7 @@ import pyarrow as pa
 
 from cpg.contract_registry import ContractRegistry, load_contracts_from_registry
 from cpg.registry_specs import DatasetContract, dataset_contract
+from cpg.spec_set import SpecSet
 from graph.extract.diagnostics import ERROR, diagnostic
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import (
@@ -52,6 +55,8 @@ from graph.facts_tables import (
     props_sorted,
 )
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
+from graph.rules.relations import relation_tables
+from graph.rules.stage import RuleStage
 from graph.scan import display_path, python_files
 from storage.deltalake.delta import DeltaAppender, write_table_delta
 from storage.deltalake.registry_runner import run_registry_exports
@@ -78,6 +83,8 @@ class BuildResult:
     rows: dict[str, int] = field(default_factory=dict)
     violations: int = 0
     diagnostics: int = 0
+    rules: tuple[str, ...] = ()
+    """Summary lines of the rule engine: rules run and skipped, edges per rule."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class _BatchOutcome:
     tables: dict[str, pa.Table]
     violations: list[ContractViolation]
     diagnostics: int
+    relations: dict[str, pa.Table]
 
 
 _WORKER: dict[str, object] = {}
@@ -97,6 +105,7 @@ def _init_worker(
     repo_id: str,
     repo: Path,
     packages: frozenset[str],
+    relations: dict[str, pa.Schema],
 ) -> None:
     registry = ContractRegistry(*contracts)  # type: ignore[arg-type]
     _WORKER.update(
@@ -105,6 +114,7 @@ def _init_worker(
         repo_id=repo_id,
         repo=repo,
         packages=packages,
+        relations=relations,
     )
 
 
@@ -119,17 +129,20 @@ def _extract_batch(relpaths: Sequence[str]) -> _BatchOutcome:
     assert isinstance(packages, frozenset)
     datasets = _WORKER["datasets"]
     assert isinstance(datasets, dict)
+    schemas = _WORKER["relations"]
+    assert isinstance(schemas, dict)
     with _cycle_collector_paused():
         facts = FileFacts()
         for relpath in relpaths:
             facts.extend(_read_and_extract(repo, repo_id, relpath, packages))
         diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
         plain = plain_tables(facts, datasets).by_dataset()
+        relations = relation_tables(facts.relations, schemas)
         del facts
     tables = {name: dataset_table(table, datasets[name]) for name, table in plain.items()}
     shaped = PlainTables(*(tables[name] for name in DATASETS))
     violations = validator.validate_tables(shaped, props_sorted=props_sorted(datasets))
-    return _BatchOutcome(len(relpaths), tables, violations, diags)
+    return _BatchOutcome(len(relpaths), tables, violations, diags, relations)
 
 
 @contextmanager
@@ -234,20 +247,23 @@ def build_graph_product(
     on_file: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     exclude: Collection[str] = (),
+    specs: SpecSet | None = None,
 ) -> BuildResult:
     """Build the CPG of ``repo_root`` into ``output_dir`` (see the module docstring).
 
     ``on_start(total_files)`` and ``on_file(done)`` report progress; ``exclude`` names
-    directories to skip. Raises
+    directories to skip; ``specs`` replaces the canonical specs the registry is exported from
+    (a test spec set). Raises
     ``RepositoryNotFoundError`` or ``OutputNotWritableError`` before writing anything.
     """
     repo = Path(repo_root).resolve()
     relpaths = python_files(repo, exclude)
     out = Path(output_dir)
     _check_writable(out)
-    run_registry_exports(out)
+    run_registry_exports(out, specs=specs)
     registry = load_contracts_from_registry(out)
     contracts = {name: dataset_contract(name, registry=out) for name in DATASETS}
+    rules = RuleStage(out, contracts)
     writer = _DatasetWriter(out, contracts)
     result = BuildResult(output_dir=out, files=len(relpaths))
     repo_id = repo.name or "repo"
@@ -256,14 +272,26 @@ def build_graph_product(
     if on_start is not None:
         on_start(len(relpaths))
     batches = _outcomes(
-        registry, contracts, repo_id, repo, packages, relpaths, workers, (batch_files, batch_bytes)
+        registry,
+        contracts,
+        repo_id,
+        repo,
+        packages,
+        rules.relation_schemas,
+        relpaths,
+        workers,
+        (batch_files, batch_bytes),
     )
     for outcome in batches:
         writer.write(outcome.tables)
+        rules.collect(outcome.relations)
         violations.extend(outcome.violations)
         result.diagnostics += outcome.diagnostics
         if on_file is not None:
             on_file(outcome.files)
+    ruled = rules.finish(out, registry, writer)
+    violations.extend(ruled.violations)
+    result.rules = ruled.summary
     writer.write_table(
         VIOLATIONS_TABLE, encode_table(ContractViolation, violations, VIOLATIONS_TABLE)
     )
@@ -314,6 +342,7 @@ def _outcomes(
     repo_id: str,
     repo: Path,
     packages: frozenset[str],
+    relations: dict[str, pa.Schema],
     relpaths: Sequence[str],
     workers: int | None,
     limits: tuple[int, int],
@@ -332,7 +361,7 @@ def _outcomes(
         registry.derivations,
         registry.prop_enums,
     )
-    init_args = (contracts, datasets, repo_id, repo, packages)
+    init_args = (contracts, datasets, repo_id, repo, packages, relations)
     max_files, max_bytes = limits
     max_files = max(1, min(max_files, math.ceil(len(relpaths) / (4 * max(count, 1)))))
     batches = file_batches(repo, relpaths, max_files, max_bytes)

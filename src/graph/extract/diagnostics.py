@@ -1,4 +1,6 @@
-"""DIAG nodes and HAS_DIAGNOSTIC edges for files that fail (or warn) while being read.
+"""DIAG nodes, and their ``diagnostics_norm`` relation rows, for files that fail (or warn) while
+being read. The HAS_DIAGNOSTIC edge from the file is not emitted here: the relspec rule
+``diagnostic_edges`` makes it from the relation rows (``graph.rules``), its one producer.
 
 Stages and their ``diag_source`` (a SourceKind value): decode -> ``pipeline``, parse -> ``py_ast``,
 symtable -> ``symtable``, compile -> ``dis``. Failures are ERROR, warnings recorded by
@@ -12,14 +14,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 
-from generated.cpg_contracts import EdgeKind, NodeKind, SourceKind
+from generated.cpg_contracts import NodeKind, SourceKind
 from graph.extract.ids import stable_id
-from graph.extract.provenance import edge_row
 from graph.extract.rows import FileFacts, NodeRow
 from graph.extract.source import DecodeError, LineIndex
 
 DIAG = NodeKind.DIAG.value
-HAS_DIAGNOSTIC = EdgeKind.HAS_DIAGNOSTIC.value
+RELATION = "diagnostics_norm"
 
 ERROR = "ERROR"
 WARNING = "WARNING"
@@ -44,7 +45,7 @@ def diagnostic(
     span: tuple[int, int],
     details: Mapping[str, object] | None = None,
 ) -> None:
-    """Append one DIAG node and its HAS_DIAGNOSTIC edge from the file to ``facts``."""
+    """Append one DIAG node and its ``diagnostics_norm`` row to ``facts``."""
     source = STAGE_SOURCE[stage]
     diag_id = stable_id(DIAG, file_id, source, code, span[0], span[1], message)
     facts.add_node(
@@ -52,9 +53,19 @@ def diagnostic(
         {"severity": severity, "message": message, "diag_source": source, "code": code},
         {"details": {"stage": stage, **(details or {})}},
     )
-    facts.add_edge(
-        edge_row(HAS_DIAGNOSTIC, file_id, diag_id, path=path, file_id=file_id, method=stage),
-        {"diag_source": source, "severity": severity},
+    facts.add_relation_row(
+        RELATION,
+        {
+            "diag_id": diag_id,
+            "file_id": file_id,
+            "path": path,
+            "bstart": span[0],
+            "bend": span[1],
+            "severity": severity,
+            "message": message,
+            "diag_source": source,
+            "code": code,
+        },
     )
 
 

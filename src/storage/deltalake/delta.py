@@ -15,11 +15,12 @@ as delta-rs' default (snappy) and half the bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
@@ -279,6 +280,17 @@ def read_raw_delta(path: PathLike, *, version: int | None = None) -> pa.Table:
     table = _open(path, version)
     with _storage(path, "read"):
         return table.to_pyarrow_table()
+
+
+def read_delta_columns(
+    path: PathLike, columns: Sequence[str], where: pc.Expression | None = None
+) -> pa.Table:
+    """Some columns of the table at ``path``, only the rows matching ``where`` (filtered as the
+    files are read, so the whole table is never in memory)."""
+    table = _open(path)
+    with _storage(path, "read"):
+        result: pa.Table = table.to_pyarrow_dataset().to_table(columns=list(columns), filter=where)
+        return result
 
 
 def read_table_delta(
