@@ -232,7 +232,9 @@ class SqlCandidate:
         raise NotImplementedError
 
     def filter_project(self, data: Inputs) -> pa.Table:
-        sql = f"SELECT path, bstart, symbol, {SQL_WEIGHT} AS confidence FROM t WHERE {SQL_PREDICATE}"
+        sql = (
+            f"SELECT path, bstart, symbol, {SQL_WEIGHT} AS confidence FROM t WHERE {SQL_PREDICATE}"
+        )
         return self.run(sql, {"t": data.occurrences})
 
     def inner_join(self, data: Inputs) -> pa.Table:
@@ -260,8 +262,10 @@ class SqlCandidate:
     def packed_align(self, data: Inputs) -> pa.Table:
         paths = pc.unique(
             pa.concat_arrays(
-                [data.name_refs.column("path").combine_chunks(),
-                 data.occurrences.column("path").combine_chunks()]
+                [
+                    data.name_refs.column("path").combine_chunks(),
+                    data.occurrences.column("path").combine_chunks(),
+                ]
             )
         )
         return self._align(
@@ -327,9 +331,7 @@ def canonical(table: pa.Table) -> list[tuple[object, ...]]:
 
 
 def floor(data: Inputs) -> pa.Table:
-    order = pc.sort_indices(
-        data.occurrences, [("path", "ascending"), ("bstart", "ascending")]
-    )
+    order = pc.sort_indices(data.occurrences, [("path", "ascending"), ("bstart", "ascending")])
     return data.occurrences.take(order)
 
 
@@ -353,8 +355,10 @@ def main() -> None:
     candidates = [PyArrowCandidate(), DuckDBCandidate(), DataFusionCandidate()]
     floor_s = timed(lambda: floor(data), args.runs)
     floor_per_m = floor_s / data.occurrences.num_rows * 1e6
-    print(f"{args.rows:,} input rows per operation, {args.per_file} rows per file, medians of "
-          f"{args.runs}; floor (pyarrow sort of the input): {floor_per_m:.3f} s per M rows")
+    print(
+        f"{args.rows:,} input rows per operation, {args.per_file} rows per file, medians of "
+        f"{args.runs}; floor (pyarrow sort of the input): {floor_per_m:.3f} s per M rows"
+    )
     print("| operation | " + " | ".join(c.name for c in candidates) + " | winner |")
     print("|---|" + "---|" * (len(candidates) + 1))
     for operation, count in OPERATIONS.items():

@@ -116,9 +116,17 @@ def interval_align(
     left: pa.Table, right: pa.Table, align: IntervalAlignPayload, rule: str = "?"
 ) -> pa.Table:
     """Each left row with the best right row on the same path whose span matches its own."""
-    lspans = _spans(left, align.left_path_col, align.left_start_col, align.left_end_col, right, rule)
+    paths = pc.unique(
+        pa.chunked_array(
+            [*left.column(align.left_path_col).chunks, *right.column(align.right_path_col).chunks],
+            left.column(align.left_path_col).type,
+        )
+    )
+    lspans = _spans(
+        left, align.left_path_col, align.left_start_col, align.left_end_col, paths, rule
+    )
     rspans = _spans(
-        right, align.right_path_col, align.right_start_col, align.right_end_col, left, rule
+        right, align.right_path_col, align.right_start_col, align.right_end_col, paths, rule
     )
     if align.mode == "EXACT":
         pair_left, pair_right = _exact_pairs(lspans, rspans)
@@ -155,12 +163,10 @@ def interval_align(
     return matched
 
 
-def _spans(
-    table: pa.Table, path: str, start: str, end: str, other: pa.Table, rule: str
-) -> _Spans:
+def _spans(table: pa.Table, path: str, start: str, end: str, paths: pa.Array, rule: str) -> _Spans:
     """The rows with a path and a span, and their keys ``path code << 32 | offset``.
 
-    Path codes come from both sides' paths, so equal paths get equal codes on either side.
+    A path's code is its position in ``paths``, the same for both sides.
     """
     valid = pc.and_(
         pc.and_(pc.is_valid(table.column(path)), pc.is_valid(table.column(start))),
@@ -174,10 +180,7 @@ def _spans(
         if bounds["min"] is not None and (bounds["min"] < 0 or bounds["max"] >= _MAX_OFFSET):
             message = f"rule {rule!r}: byte offsets must lie in 0..2**32, found {bounds}"
             raise RuleExecutionError(message)
-    paths = pa.chunked_array(
-        [*table.column(path).chunks, *other.column(path).chunks], table.column(path).type
-    )
-    codes = pc.index_in(table.column(path).take(rows), value_set=pc.unique(paths))
+    codes = pc.index_in(table.column(path).take(rows), value_set=paths)
     shifted = pc.shift_left(pc.cast(codes, pa.int64()), pa.scalar(_OFFSET_BITS, pa.int64()))
     shifted = shifted.combine_chunks() if isinstance(shifted, pa.ChunkedArray) else shifted
     return _Spans(rows, starts, ends, pc.add(shifted, starts), pc.add(shifted, ends))

@@ -14,7 +14,6 @@ from types import MappingProxyType
 
 import pyarrow as pa
 
-from cpg.arrow_types import ARROW_TYPES
 from cpg.contracts import EdgeContract
 from cpg.derivation import DerivationStatus
 from cpg.registry_readers import (
@@ -32,6 +31,7 @@ from relspec.rules.model import (
     RuleKind,
 )
 from relspec.rules.plan import PlannedRule
+from relspec.rules.relation_schemas import relation_schema
 from relspec.rules.spec_tables import (
     ambiguity_policies_from_table,
     confidence_policies_from_table,
@@ -87,10 +87,7 @@ class RuleCatalog:
         """The Arrow schema of relation ``name``, derived from its contract."""
         schema = self._schemas.get(name)
         if schema is None:
-            contract = self.relations[name]
-            schema = pa.schema(
-                [pa.field(c.name, ARROW_TYPES[c.arrow_type], c.nullable) for c in contract.columns]
-            )
+            schema = relation_schema(self.relations[name])
             self._schemas[name] = schema
         return schema
 

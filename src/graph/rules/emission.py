@@ -121,7 +121,9 @@ def rule_edges(
         columns[name] = defaults[name] if own is None else pc.coalesce(own, defaults[name])
     own_score = output.column("score") if "score" in names else None
     columns["score"] = pc.cast(
-        columns["confidence"] if own_score is None else pc.coalesce(own_score, columns["confidence"]),
+        columns["confidence"]
+        if own_score is None
+        else pc.coalesce(own_score, columns["confidence"]),
         pa.float64(),
     )
     columns["confidence"] = pc.cast(columns["confidence"], pa.float64())
@@ -131,7 +133,9 @@ def rule_edges(
         if field.name not in columns and field.name not in _COMPUTED and field.name in names:
             columns[field.name] = output.column(field.name)
     edges = pa.table(columns)
-    keep = pc.and_(pc.is_valid(edges.column("src_node_id")), pc.is_valid(edges.column("dst_node_id")))
+    keep = pc.and_(
+        pc.is_valid(edges.column("src_node_id")), pc.is_valid(edges.column("dst_node_id"))
+    )
     edges, output = edges.filter(keep), output.filter(keep)
     edges = edges.append_column("edge_id", _edge_ids(edges))
     props = _props(edges, output, contract)
@@ -147,7 +151,7 @@ def resolve(parts: Sequence[Emitted], dataset: DatasetContract) -> Emitted:
     props = pa.concat_tables([part.props for part in parts], promote_options="permissive")
     losers = pa.concat_tables([part.losers for part in parts])
     keys = list(dataset.dedupe_keys)
-    order = [*keys, *_spec(dataset), ("rule_name", "ascending")]
+    order: list[str | tuple[str, str]] = [*keys, *_spec(dataset), ("rule_name", "ascending")]
     ranked = edges.take(sort_order(edges, order))
     first = _group_starts(ranked, keys, nulls_equal=True)
     winners = ranked.filter(first)
@@ -179,7 +183,9 @@ def _groups(
 ) -> tuple[pa.Array | pa.ChunkedArray, pa.Array]:
     """Per row, its ambiguity group id and how many rivals share the group."""
     count = output.num_rows
-    own = output.column("ambiguity_group_id") if "ambiguity_group_id" in output.column_names else None
+    own = (
+        output.column("ambiguity_group_id") if "ambiguity_group_id" in output.column_names else None
+    )
     if ambiguity is None or not count:
         ids = own if own is not None else pa.nulls(count, pa.string())
         return ids, pa.repeat(pa.scalar(0, pa.int64()), count)
@@ -278,7 +284,7 @@ def _select_winners(
     score = ambiguity.score_column
     if score not in keyed.column_names:
         keyed = keyed.append_column(score, output.column(score))
-    order = [
+    order: list[str | tuple[str, str]] = [
         *keys,
         (score, ambiguity.score_order.value),
         *_spec(dataset),
@@ -330,7 +336,9 @@ def _losers(beaten: pa.Table, won: pa.Table, reason: str) -> pa.Table:
     count = beaten.num_rows
     columns = {
         "reason": pa.repeat(pa.scalar(reason), count),
-        **{name: beaten.column(name) for name in LOSERS_SCHEMA.names if name in beaten.column_names},
+        **{
+            name: beaten.column(name) for name in LOSERS_SCHEMA.names if name in beaten.column_names
+        },
         "winner_edge_id": won.column("edge_id"),
         "winner_rule_name": won.column("rule_name"),
     }
@@ -345,4 +353,6 @@ def _props_of(props: pa.Table, winners: pa.Table) -> pa.Table:
     won = pa.table(
         {"entity_id": winners.column("edge_id"), "rule_name": winners.column("rule_name")}
     )
-    return props.join(won, keys=["entity_id", "rule_name"], join_type="left semi", use_threads=False)
+    return props.join(
+        won, keys=["entity_id", "rule_name"], join_type="left semi", use_threads=False
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from cpg.registry_specs import DatasetContract
+from graph.facts_tables import plain_schema
 from graph.rules.arrow_ops import filter_project, hash_join, interval_align
 from graph.rules.catalog import RuleCatalog, Schedule
 from graph.rules.emission import LOSERS_SCHEMA, Emitted, prop_rows, resolve, rule_edges
@@ -62,7 +63,9 @@ def run_rules(
         overrides = rule.policy_overrides
         confidence = catalog.confidence[overrides.confidence_policy or DEFAULT_CONFIDENCE_POLICY]
         ambiguity = (
-            None if overrides.ambiguity_policy is None else catalog.ambiguity[overrides.ambiguity_policy]
+            None
+            if overrides.ambiguity_policy is None
+            else catalog.ambiguity[overrides.ambiguity_policy]
         )
         parts.append(
             rule_edges(
@@ -76,7 +79,9 @@ def run_rules(
         )
     if not parts:
         empty = datasets[EDGES].schema.empty_table()
-        return RuleRun(schedule, empty, _props(None, datasets), LOSERS_SCHEMA.empty_table(), {}, tables)
+        return RuleRun(
+            schedule, empty, _props(None, datasets), LOSERS_SCHEMA.empty_table(), {}, tables
+        )
     resolved = resolve(parts, datasets[EDGES])
     counts = resolved.edges.group_by("rule_name").aggregate([("rule_name", "count")]).to_pylist()
     by_rule = {
@@ -93,13 +98,7 @@ def run_rules(
 
 
 def _props(props: pa.Table | None, datasets: Mapping[str, DatasetContract]) -> pa.Table:
-    schema = datasets[PROPS].schema
-    plain = pa.schema(
-        [
-            f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
-            for f in schema
-        ]
-    )
+    plain = plain_schema(datasets[PROPS].schema)
     if props is None:
         return plain.empty_table()
     return prop_rows(props, plain)

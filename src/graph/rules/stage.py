@@ -91,13 +91,9 @@ def _endpoint_kinds(nodes: Path, edges: pa.Table) -> dict[str, str]:
     if not edges.num_rows:
         return {}
     ids = pc.unique(
-        pa.chunked_array(
-            [*edges.column("src_node_id").chunks, *edges.column("dst_node_id").chunks]
-        )
+        pa.chunked_array([*edges.column("src_node_id").chunks, *edges.column("dst_node_id").chunks])
     )
-    found = read_delta_columns(
-        nodes, ("node_id", "node_kind"), pc.field("node_id").isin(ids)
-    )
+    found = read_delta_columns(nodes, ("node_id", "node_kind"), pc.field("node_id").isin(ids))
     return dict(
         zip(
             found.column("node_id").to_pylist(),

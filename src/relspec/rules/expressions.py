@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TypeGuard
 
 MAX_EXPRESSION_CHARS = 2000
 MAX_DEPTH = 24
@@ -203,7 +204,9 @@ def _convert(node: ast.expr, columns: set[str], depth: int) -> Expr:
             msg = f"{name}() takes positional arguments only"
             raise ExpressionError(msg)
         count = len(node.args)
-        if count < function.min_args or (function.max_args is not None and count > function.max_args):
+        if count < function.min_args or (
+            function.max_args is not None and count > function.max_args
+        ):
             msg = f"{name}() takes {_arity(function)} arguments, got {count}"
             raise ExpressionError(msg)
         return Call(name, tuple(_convert(arg, columns, depth + 1) for arg in node.args))
@@ -218,14 +221,15 @@ def _convert(node: ast.expr, columns: set[str], depth: int) -> Expr:
         isinstance(node, ast.UnaryOp)
         and isinstance(node.op, ast.USub)
         and isinstance(node.operand, ast.Constant)
-        and type(node.operand.value) in (int, float)
     ):
-        return Literal(-node.operand.value)
+        value = node.operand.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return Literal(-value)
     msg = f"{_shown(node)} is not allowed (only calls, column names and constants)"
     raise ExpressionError(msg)
 
 
-def _is_literal(value: object) -> bool:
+def _is_literal(value: object) -> TypeGuard[str | int | float | bool | None]:
     return value is None or type(value) in (str, int, float, bool)
 
 

@@ -21,8 +21,8 @@ from relspec.rules.expressions import (
     ARROW_VALUE_TYPES,
     Call,
     Column,
-    ExpressionError,
     Expr,
+    ExpressionError,
     Literal,
     ValueType,
     expression_type,
@@ -41,7 +41,15 @@ EDGE_VALUE_COLUMNS = ("origin", "resolution_method", "confidence", "score", "amb
 """Edge columns the engine fills from the rule (emit payload, policies) unless the rule's output
 has a column of that name, whose non-null values win."""
 ALWAYS_FILLED_EDGE_PROPS = frozenset(
-    {"edge_kind", "origin", "resolution_method", "confidence", "score", "rule_name", "rule_priority"}
+    {
+        "edge_kind",
+        "origin",
+        "resolution_method",
+        "confidence",
+        "score",
+        "rule_name",
+        "rule_priority",
+    }
 )
 """Edge columns every rule edge has, so a contract may require them as props."""
 MATCH_KIND = "match_kind"
@@ -100,9 +108,7 @@ class PlannedRule:
         return None
 
 
-def plan_rule(
-    rule: RuleDefinition, inputs: Sequence[Sequence[PlannedColumn]]
-) -> PlannedRule:
+def plan_rule(rule: RuleDefinition, inputs: Sequence[Sequence[PlannedColumn]]) -> PlannedRule:
     """The plan of ``rule`` over inputs with these columns (one sequence per ``rule.inputs``)."""
     source = _source_columns(rule, inputs)
     payload = rule.payload
@@ -253,12 +259,16 @@ def _join_columns(
     right_keys = _pick(rule, "payload.hash_join.right_keys", right, join.right_keys)
     for lkey, rkey in zip(left_keys, right_keys, strict=True):
         if lkey.value_type != rkey.value_type:
-            message = f"{lkey.name} ({lkey.value_type}) cannot equal {rkey.name} ({rkey.value_type})"
+            message = (
+                f"{lkey.name} ({lkey.value_type}) cannot equal {rkey.name} ({rkey.value_type})"
+            )
             raise fail("payload.hash_join.right_keys", message)
     out_left = _pick(rule, "payload.hash_join.left_output", left, join.left_output)
     out_right = _pick(rule, "payload.hash_join.right_output", right, join.right_output)
     if join.join_type in ("left semi", "left anti") and out_right:
-        raise fail("payload.hash_join.right_output", f"a {join.join_type} join outputs no right columns")
+        raise fail(
+            "payload.hash_join.right_output", f"a {join.join_type} join outputs no right columns"
+        )
     if join.join_type == "left outer":
         out_right = [PlannedColumn(c.name, c.arrow_type, True, c.node_kind) for c in out_right]
     columns = [*out_left, *out_right]

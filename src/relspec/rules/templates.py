@@ -214,8 +214,7 @@ def _call(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
 def _severity_weight() -> str:
     severity = "fill_null(severity, 'ERROR')"
     return (
-        f"if_else(equal({severity}, 'ERROR'), 1.0, "
-        f"if_else(equal({severity}, 'WARNING'), 0.7, 0.5))"
+        f"if_else(equal({severity}, 'ERROR'), 1.0, if_else(equal({severity}, 'WARNING'), 0.7, 0.5))"
     )
 
 

@@ -130,9 +130,7 @@ def _relation_output(
         yield Violation(spec, "output", message, where)
 
 
-def _emission(
-    specs: RuleSpecs, spec: str, row: int, planned: PlannedRule
-) -> Iterator[Violation]:
+def _emission(specs: RuleSpecs, spec: str, row: int, planned: PlannedRule) -> Iterator[Violation]:
     rule = planned.rule
     emit = rule.payload.edge_emit
     assert emit is not None
@@ -236,15 +234,12 @@ def _producer(
 
 
 def _policy_violations(specs: RuleSpecs) -> Iterator[Violation]:
-    for table, spec, policies in (
-        (CONFIDENCE_TABLE, "confidence_policies", specs.confidence_policies),
-        (AMBIGUITY_TABLE, "ambiguity_policies", specs.ambiguity_policies),
-    ):
-        counts = Counter(p.name for p in policies)
-        for row, policy in enumerate(policies):
-            if counts[policy.name] > 1:
-                message = f"declared {counts[policy.name]} times"
-                yield Violation(f"{spec}[{policy.name}]", "name", message, Location(table, row, "name"))
+    yield from _duplicate_policies(
+        CONFIDENCE_TABLE, "confidence_policies", [p.name for p in specs.confidence_policies]
+    )
+    yield from _duplicate_policies(
+        AMBIGUITY_TABLE, "ambiguity_policies", [p.name for p in specs.ambiguity_policies]
+    )
     for row, confidence in enumerate(specs.confidence_policies):
         for attr in ("base", "penalty"):
             value = getattr(confidence, attr)
@@ -257,6 +252,14 @@ def _policy_violations(specs: RuleSpecs) -> Iterator[Violation]:
             where = Location(AMBIGUITY_TABLE, row, "group_keys")
             message = "needs at least one group key"
             yield Violation(f"ambiguity_policies[{ambiguity.name}]", "group_keys", message, where)
+
+
+def _duplicate_policies(table: str, spec: str, names: Sequence[str]) -> Iterator[Violation]:
+    counts = Counter(names)
+    for row, name in enumerate(names):
+        if counts[name] > 1:
+            message = f"declared {counts[name]} times"
+            yield Violation(f"{spec}[{name}]", "name", message, Location(table, row, "name"))
 
 
 def _cycles(rules: Sequence[RuleDefinition]) -> Iterator[Violation]:
@@ -274,5 +277,9 @@ def _cycles(rules: Sequence[RuleDefinition]) -> Iterator[Violation]:
             if upstream is not None:
                 stack.extend(upstream.inputs)
         if rule.output in seen:
-            message = f"reads its own output {rule.output!r} (through the rules producing its inputs)"
-            yield Violation(f"rules[{rule.name}]", "inputs", message, Location(RULES_TABLE, row, "inputs"))
+            message = (
+                f"reads its own output {rule.output!r} (through the rules producing its inputs)"
+            )
+            yield Violation(
+                f"rules[{rule.name}]", "inputs", message, Location(RULES_TABLE, row, "inputs")
+            )
