@@ -1,8 +1,8 @@
 """Synthetic spec sets: the canonical specs multiplied ``factor`` times, still valid.
 
-Copy ``i`` (1..factor-1) renames every node kind, edge kind, field, bundle, dataset and rule
-with a ``_S{i}`` suffix and rewires all references to the copy's own names, so kinds, fields,
-datasets, rules and derivations all grow linearly with ``factor``.
+Copy ``i`` (1..factor-1) renames every node kind, edge kind, field, bundle, dataset, relation
+and rule with a ``_S{i}`` suffix and rewires all references to the copy's own names, so kinds,
+fields, datasets, relations, rules and derivations all grow linearly with ``factor``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import dataclasses
 
 from cpg.datasets import SortKey
 from cpg.spec_set import SpecSet, canonical_spec_set
-from relspec.rules.model import RuleDefinition
+from relspec.rules.model import RelationContract, RuleDefinition
 
 
 def _suffixed(specs: SpecSet, suffix: str) -> SpecSet:
@@ -31,9 +31,26 @@ def _suffixed(specs: SpecSet, suffix: str) -> SpecSet:
             payload = dataclasses.replace(
                 payload, edge_emit=dataclasses.replace(emit, edge_kind=name(emit.edge_kind))
             )
+        contract_name = r.contract_name
+        if emit is None and contract_name is not None:
+            base, _, version = contract_name.rpartition("_v")
+            contract_name = f"{name(base)}_v{version}"
         return dataclasses.replace(
-            r, name=name(r.name), output=name(r.output), payload=payload, template=None
+            r,
+            name=name(r.name),
+            inputs=names(r.inputs),
+            output=name(r.output),
+            contract_name=contract_name,
+            payload=payload,
+            template=None,
         )
+
+    def relation(r: RelationContract) -> RelationContract:
+        columns = tuple(
+            c if c.node_kind is None else dataclasses.replace(c, node_kind=name(c.node_kind))
+            for c in r.columns
+        )
+        return dataclasses.replace(r, name=name(r.name), columns=columns)
 
     return dataclasses.replace(
         specs,
@@ -70,6 +87,7 @@ def _suffixed(specs: SpecSet, suffix: str) -> SpecSet:
             for row in specs.dataset_rows
         ),
         rules=tuple(rule(r) for r in specs.rules),
+        relation_contracts=tuple(relation(r) for r in specs.relation_contracts),
     )
 
 
@@ -91,5 +109,6 @@ def scale_spec_set(factor: int, base: SpecSet | None = None) -> SpecSet:
         "bundles",
         "dataset_rows",
         "rules",
+        "relation_contracts",
     )
     return dataclasses.replace(base, **{attr: joined(attr) for attr in scalable})

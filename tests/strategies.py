@@ -10,7 +10,10 @@ Collections hold at most a few elements so that examples stay fast.
 from __future__ import annotations
 
 import json
+import keyword
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 from hypothesis import strategies as st
@@ -40,14 +43,18 @@ from cpg.derivation import Derivation, DerivationStatus
 from cpg.kinds import EntityKind
 from cpg.spec_set import SpecSet
 from relspec.rules.model import (
+    AmbiguityPolicy,
     ColumnExpr,
     ColumnLiteral,
+    ConfidencePolicy,
     EdgeEmitPayload,
     EvidenceSpec,
     ExecutionMode,
     HashJoinPayload,
     IntervalAlignPayload,
     PolicyOverrides,
+    RelationColumn,
+    RelationContract,
     RuleDefinition,
     RuleDomain,
     RuleKind,
@@ -55,6 +62,16 @@ from relspec.rules.model import (
     RulePayload,
     RuleTemplateSpec,
 )
+from relspec.rules.plan import (
+    ALIGN_HOWS,
+    ALIGN_MODES,
+    JOIN_TYPES,
+    MATCH_KIND,
+    MATCH_SCORE,
+    PlannedColumn,
+    plan_rule,
+)
+from relspec.rules.policies import DEFAULT_CONFIDENCE_POLICY
 
 T = TypeVar("T")
 
@@ -277,29 +294,302 @@ _json_values = st.one_of(
 )
 """Values a column literal may hold; rules store them as JSON text."""
 
-_interval_align = st.builds(
-    IntervalAlignPayload,
-    mode=names,
-    how=names,
-    left_path_col=names,
-    left_start_col=names,
-    left_end_col=names,
-    right_path_col=names,
-    right_start_col=names,
-    right_end_col=names,
-    select_left=_name_tuples(),
-    select_right=_name_tuples(),
-    emit_match_meta=st.booleans(),
+
+_EVIDENCE = st.builds(EvidenceSpec, sources=_name_tuples(), required_columns=_name_tuples())
+_RELATION_TYPES = ("string", "int64", "int32", "float64", "bool")
+_SPAN_COLUMNS = (
+    RelationColumn("path", "string", False),
+    RelationColumn("bstart", "int64", False),
+    RelationColumn("bend", "int64", True),
 )
 
-_hash_join = st.builds(
-    HashJoinPayload,
-    join_type=names,
-    left_keys=_name_tuples(),
-    right_keys=_name_tuples(),
-    left_output=_name_tuples(),
-    right_output=_name_tuples(),
-)
+
+def _relation_column(draw: st.DrawFn, name: str, node_kinds: Sequence[str]) -> RelationColumn:
+    arrow_type = draw(st.sampled_from(_RELATION_TYPES))
+    node_kind = draw(_optional_from(node_kinds)) if arrow_type == "string" else None
+    return RelationColumn(name, arrow_type, draw(st.booleans()), node_kind, draw(texts))
+
+
+def _extracted_relations(
+    draw: st.DrawFn, source_names: Sequence[str], node_kinds: Sequence[str]
+) -> tuple[RelationContract, ...]:
+    """Relations layers would extract (planned: no extractor of this project exists for them).
+
+    Each has a path and a span, so rules can align them, plus columns with identifier names
+    (expressions name them) and columns with any name (payloads list them)."""
+    relations = []
+    for name in draw(_unique_names(min_size=1, max_size=3)):
+        own = draw(
+            st.lists(IDENTIFIERS | names, max_size=3, unique=True).filter(
+                lambda found: not {"path", "bstart", "bend"} & set(found)
+            )
+        )
+        module = ".".join(draw(st.lists(IDENTIFIERS, min_size=1, max_size=2)))
+        relations.append(
+            RelationContract(
+                name=name,
+                version=draw(st.integers(min_value=1, max_value=2**31)),
+                layer=draw(st.sampled_from(source_names)),
+                extractor=f"{module}:{draw(IDENTIFIERS)}",
+                status=DerivationStatus.PLANNED,
+                columns=(*_SPAN_COLUMNS, *(_relation_column(draw, c, node_kinds) for c in own)),
+                description=draw(texts),
+            )
+        )
+    return tuple(relations)
+
+
+def _policies(
+    draw: st.DrawFn,
+) -> tuple[tuple[ConfidencePolicy, ...], tuple[AmbiguityPolicy, ...]]:
+    unit = st.floats(min_value=0.0, max_value=1.0)
+    confidence = [ConfidencePolicy(DEFAULT_CONFIDENCE_POLICY, draw(unit), draw(unit), draw(texts))]
+    confidence += [
+        ConfidencePolicy(name, draw(unit), draw(unit), draw(texts))
+        for name in draw(_unique_names())
+        if name != DEFAULT_CONFIDENCE_POLICY
+    ]
+    ambiguity = tuple(
+        AmbiguityPolicy(
+            name,
+            draw(
+                st.sampled_from(
+                    [("path",), ("path", "bstart"), *[(k,) for k in draw(_name_tuples())]]
+                )
+            ),
+            draw(st.sampled_from(["score", "confidence"])),
+            draw(st.sampled_from(SortOrder)),
+            draw(texts),
+        )
+        for name in draw(_unique_names())
+    )
+    return tuple(confidence), ambiguity
+
+
+def _referable(name: str) -> bool:
+    """Whether an expression can name this column: an identifier, no keyword, and unchanged by
+    the NFKC normalization Python's parser applies to identifiers."""
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and unicodedata.normalize("NFKC", name) == name
+    )
+
+
+def _expression(draw: st.DrawFn, columns: Sequence[PlannedColumn]) -> str:
+    """A valid expression over ``columns``: a literal of any text, a column, or a call."""
+    named = [c for c in columns if _referable(c.name)]
+    choices = ["literal"] + (["column", "null_test", "coalesce"] if named else [])
+    choice = draw(st.sampled_from(choices))
+    if choice == "literal":
+        return repr(draw(st.one_of(texts, INT64, st.booleans())))
+    column = draw(st.sampled_from(named)).name
+    if choice == "column":
+        return column
+    if choice == "null_test":
+        return f"{draw(st.sampled_from(['is_null', 'is_valid']))}({column})"
+    return f"coalesce({column}, {column})"
+
+
+def _project(
+    draw: st.DrawFn, source: Sequence[PlannedColumn], *, allow_null: bool
+) -> dict[str, object]:
+    """A filter and projection over ``source``: predicate, select, exprs and literals."""
+    named = [c for c in source if _referable(c.name)]
+    predicate = None
+    if named and draw(st.booleans()):
+        column = draw(st.sampled_from(named)).name
+        predicate = f"{draw(st.sampled_from(['is_null', 'is_valid']))}({column})"
+    select = _subset(draw, [c.name for c in source])
+    taken = set(select)
+    exprs = []
+    for column in draw(_unique_names(max_size=2)):
+        if column not in taken:
+            taken.add(column)
+            exprs.append(ColumnExpr(column, _expression(draw, source)))
+    values = _json_values if allow_null else _json_values.filter(lambda v: v is not None)
+    literals = []
+    for column in draw(_unique_names(max_size=2)):
+        if column not in taken:
+            taken.add(column)
+            literals.append(ColumnLiteral(column, json.dumps(draw(values))))
+    if not (select or exprs or literals):
+        select = tuple(c.name for c in source)
+    return {
+        "predicate": predicate,
+        "project_select": select,
+        "project_exprs": tuple(exprs),
+        "added_literals": tuple(literals),
+    }
+
+
+def _columns(relation: RelationContract) -> tuple[PlannedColumn, ...]:
+    return tuple(
+        PlannedColumn(c.name, c.arrow_type, c.nullable, c.node_kind) for c in relation.columns
+    )
+
+
+def _source_payload(
+    draw: st.DrawFn, kind: RuleKind, inputs: Sequence[RelationContract]
+) -> dict[str, object]:
+    """The kind's own payload: none, a join on the path, or an alignment of the spans."""
+    if kind == RuleKind.FILTER_PROJECT:
+        return {}
+    left, right = (_columns(r) for r in inputs)
+    left_out = _subset(draw, [c.name for c in left], min_size=1)
+    right_out = _subset(draw, [c.name for c in right if c.name not in left_out])
+    if kind == RuleKind.HASH_JOIN:
+        join_type = draw(st.sampled_from(JOIN_TYPES))
+        if join_type in ("left semi", "left anti"):
+            right_out = ()
+        return {"hash_join": HashJoinPayload(join_type, ("path",), ("path",), left_out, right_out)}
+    meta = draw(st.booleans())
+    if meta:
+        right_out = tuple(n for n in right_out if n not in (MATCH_KIND, MATCH_SCORE))
+        left_out = tuple(n for n in left_out if n not in (MATCH_KIND, MATCH_SCORE))
+    return {
+        "interval_align": IntervalAlignPayload(
+            mode=draw(st.sampled_from(ALIGN_MODES)),
+            how=draw(st.sampled_from(ALIGN_HOWS)),
+            left_path_col="path",
+            left_start_col="bstart",
+            left_end_col="bend",
+            right_path_col="path",
+            right_start_col="bstart",
+            right_end_col="bend",
+            select_left=left_out,
+            select_right=right_out,
+            emit_match_meta=meta,
+        )
+    }
+
+
+def _edge_emit(
+    draw: st.DrawFn, contract: EdgeContract, output: Sequence[PlannedColumn]
+) -> EdgeEmitPayload:
+    """An edge-emit payload over ``output`` (which holds a string column named ``src``)."""
+
+    def typed(*value_types: str) -> tuple[str, ...]:
+        return _subset(draw, [c.name for c in output if c.value_type in value_types])
+
+    return EdgeEmitPayload(
+        edge_kind=contract.kind,
+        src_cols=("src", *(n for n in typed("str", "null") if n != "src")),
+        dst_cols=("src",),
+        path_cols=typed("str", "null"),
+        bstart_cols=typed("int", "null"),
+        bend_cols=typed("int", "null"),
+        origin=draw(st.sampled_from(contract.allowed_sources)),
+        resolution_method=draw(names),
+        option_flag=draw(names),
+    )
+
+
+def _rules(
+    draw: st.DrawFn,
+    extracted: Sequence[RelationContract],
+    contracts: Sequence[EdgeContract],
+    rule_template_names: Sequence[str],
+    policies: tuple[tuple[ConfidencePolicy, ...], tuple[AmbiguityPolicy, ...]],
+) -> tuple[tuple[RuleDefinition, ...], tuple[RelationContract, ...]]:
+    """Valid rules over the extracted relations, and the relations the non-emitting ones make.
+
+    A relation rule's output contract is what the rule yields; an edge rule yields a ``src``
+    string column (its endpoints) and every prop its edge contract requires."""
+    emitting = [c for c in contracts if c.allowed_sources]
+    taken = {r.name for r in extracted}
+    rules: list[RuleDefinition] = []
+    derived: list[RelationContract] = []
+    confidence, ambiguity = policies
+    for name in draw(_unique_names()):
+        kind = draw(st.sampled_from(RuleKind))
+        arity = 1 if kind == RuleKind.FILTER_PROJECT else 2
+        inputs = [draw(st.sampled_from(extracted)) for _ in range(arity)]
+        emits = bool(emitting) and draw(st.booleans())
+        payload = _source_payload(draw, kind, inputs)
+        probe = RuleDefinition(
+            name,
+            RuleDomain.CPG,
+            kind,
+            tuple(r.name for r in inputs),
+            name,
+            None,
+            0,
+            None,
+            None,
+            None,
+            PolicyOverrides(),
+            RulePayload(**payload),  # type: ignore[arg-type]
+        )
+        source = plan_rule(probe, [_columns(r) for r in inputs]).source_columns
+        payload |= _project(draw, source, allow_null=emits)
+        overrides = PolicyOverrides(
+            confidence_policy=draw(_optional_from([p.name for p in confidence])),
+        )
+        if emits:
+            contract = draw(st.sampled_from(emitting))
+            names_so_far = {
+                *payload["project_select"],
+                *(e.column for e in payload["project_exprs"]),
+                *(lit.column for lit in payload["added_literals"]),
+            }  # type: ignore[attr-defined]
+            extra = [
+                ColumnLiteral(column, json.dumps(draw(texts)))
+                for column in ("src", *(p.name for p in contract.required_props))
+                if column not in names_so_far
+            ]
+            payload["added_literals"] = (*payload["added_literals"], *dict.fromkeys(extra))  # type: ignore[misc]
+            planned = plan_rule(
+                replace(probe, payload=RulePayload(**payload)),  # type: ignore[arg-type]
+                [_columns(r) for r in inputs],
+            )
+            if planned.column("src") is None or planned.column("src").value_type != "str":  # type: ignore[union-attr]
+                continue
+            usable = [p.name for p in ambiguity if all(planned.column(k) for k in p.group_keys)]
+            overrides = replace(overrides, ambiguity_policy=draw(_optional_from(usable)))
+            payload["edge_emit"] = _edge_emit(draw, contract, planned.columns)
+            output = name if name not in taken else draw(names.filter(lambda n: n not in taken))
+            contract_name = draw(_optional(names))
+        else:
+            output = draw(names.filter(lambda n: n not in taken))
+            planned = plan_rule(
+                replace(probe, payload=RulePayload(**payload)),  # type: ignore[arg-type]
+                [_columns(r) for r in inputs],
+            )
+            derived.append(
+                RelationContract(
+                    output,
+                    1,
+                    draw(st.sampled_from(sorted({r.layer for r in extracted}))),
+                    None,
+                    DerivationStatus.IMPLEMENTED,
+                    tuple(
+                        RelationColumn(c.name, c.arrow_type or "string", c.nullable, c.node_kind)
+                        for c in planned.columns
+                    ),
+                    draw(texts),
+                )
+            )
+            contract_name = f"{output}_v1"
+        taken.add(output)
+        rules.append(
+            RuleDefinition(
+                name=name,
+                domain=draw(st.sampled_from(RuleDomain)),
+                kind=kind,
+                inputs=tuple(r.name for r in inputs),
+                output=output,
+                contract_name=contract_name,
+                priority=draw(INT64),
+                execution_mode=draw(_optional(st.sampled_from(ExecutionMode))),
+                template=draw(_optional_from(rule_template_names)),
+                evidence=draw(_optional(_EVIDENCE)),
+                policy_overrides=overrides,
+                payload=RulePayload(**payload),  # type: ignore[arg-type]
+            )
+        )
+    return tuple(rules), tuple(derived)
+
 
 _rule_templates = st.lists(
     st.builds(
@@ -312,69 +602,6 @@ _rule_templates = st.lists(
     max_size=MAX_ITEMS,
     unique_by=lambda t: t.name,
 ).map(tuple)
-
-
-def _edge_emit(draw: st.DrawFn, contracts: Sequence[EdgeContract]) -> EdgeEmitPayload | None:
-    """An edge-emit payload for an edge kind whose contract allows at least one source."""
-    emitting = [c for c in contracts if c.allowed_sources]
-    if not emitting or draw(st.booleans()):
-        return None
-    contract = draw(st.sampled_from(emitting))
-    return EdgeEmitPayload(
-        edge_kind=contract.kind,
-        src_cols=draw(_name_tuples()),
-        dst_cols=draw(_name_tuples()),
-        path_cols=draw(_name_tuples()),
-        bstart_cols=draw(_name_tuples()),
-        bend_cols=draw(_name_tuples()),
-        origin=draw(st.sampled_from(contract.allowed_sources)),
-        resolution_method=draw(names),
-        option_flag=draw(names),
-    )
-
-
-def _rule(
-    draw: st.DrawFn,
-    name: str,
-    contracts: Sequence[EdgeContract],
-    rule_template_names: Sequence[str],
-) -> RuleDefinition:
-    payload = RulePayload(
-        predicate=draw(_optional(texts)),
-        project_select=draw(_name_tuples()),
-        project_exprs=tuple(
-            draw(st.lists(st.builds(ColumnExpr, column=names, expr=texts), max_size=3))
-        ),
-        added_literals=tuple(
-            draw(
-                st.lists(
-                    st.builds(ColumnLiteral, column=names, value_json=_json_values.map(json.dumps)),
-                    max_size=3,
-                )
-            )
-        ),
-        edge_emit=_edge_emit(draw, contracts),
-        interval_align=draw(_optional(_interval_align)),
-        hash_join=draw(_optional(_hash_join)),
-    )
-    evidence = st.builds(EvidenceSpec, sources=_name_tuples(), required_columns=_name_tuples())
-    policies = st.builds(
-        PolicyOverrides, confidence_policy=_optional(names), ambiguity_policy=_optional(names)
-    )
-    return RuleDefinition(
-        name=name,
-        domain=draw(st.sampled_from(RuleDomain)),
-        kind=draw(st.sampled_from(RuleKind)),
-        inputs=draw(_name_tuples()),
-        output=draw(names),
-        contract_name=draw(_optional(names)),
-        priority=draw(INT64),
-        execution_mode=draw(_optional(st.sampled_from(ExecutionMode))),
-        template=draw(_optional_from(rule_template_names)),
-        evidence=draw(_optional(evidence)),
-        policy_overrides=draw(policies),
-        payload=payload,
-    )
 
 
 # --- the spec set ----------------------------------------------------------------------------
@@ -425,9 +652,9 @@ def spec_sets(draw: st.DrawFn) -> SpecSet:
 
     rule_templates = draw(_rule_templates)
     rule_template_names = [t.name for t in rule_templates]
-    rules = tuple(
-        _rule(draw, name, edge_contracts, rule_template_names) for name in draw(_unique_names())
-    )
+    extracted = _extracted_relations(draw, source_names, node_kinds)
+    policies = _policies(draw)
+    rules, derived = _rules(draw, extracted, edge_contracts, rule_template_names, policies)
 
     return SpecSet(
         source_kinds=source_kinds,
@@ -444,4 +671,7 @@ def spec_sets(draw: st.DrawFn) -> SpecSet:
         templates=templates,
         rule_templates=rule_templates,
         rules=rules,
+        relation_contracts=(*extracted, *derived),
+        confidence_policies=policies[0],
+        ambiguity_policies=policies[1],
     )

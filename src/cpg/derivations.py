@@ -946,15 +946,15 @@ DERIVATIONS: tuple[Derivation, ...] = (
         kind=EdgeKind.HAS_DIAGNOSTIC,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.extract.diagnostics:diagnostic",
+        extractor="graph.rules.engine:run_rules",
         provider_or_field=(
-            "DIAG nodes attached to owning file/module; to the repo for a directory that "
-            "cannot be listed (directory_diagnostic)"
+            "relspec rule diagnostic_edges over diagnostics_norm (file -> DIAG; repo -> DIAG "
+            "for a directory that cannot be listed)"
         ),
         join_keys=("path",),
         id_column="edge_id",
         id_recipe="edge_id('HAS_DIAGNOSTIC', file_id, diag_id, path, bstart, bend)",
-        confidence_policy="1.0 tool-reported; else 0.7",
+        confidence_policy="by severity: ERROR 1.0, WARNING 0.7, else 0.5",
         status=DerivationStatus.IMPLEMENTED,
         ambiguity_policy="none",
     ),

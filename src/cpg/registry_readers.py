@@ -11,7 +11,13 @@ from cpg.datasets import BundleSpec, DatasetRow, FieldSpec, RegistryTemplate
 from cpg.derivation import Derivation
 from cpg.spec_set import SpecSet
 from cpg.validation import RegistryDiagnostic
-from relspec.rules.spec_tables import rule_definitions_from_table, rule_templates_from_table
+from relspec.rules.spec_tables import (
+    ambiguity_policies_from_table,
+    confidence_policies_from_table,
+    relation_contracts_from_table,
+    rule_definitions_from_table,
+    rule_templates_from_table,
+)
 from storage.spec_codec import RegistryDecodeError, decode_table
 
 
@@ -100,4 +106,13 @@ def spec_set_from_tables(tables: Mapping[str, pa.Table]) -> SpecSet:
         templates=registry_templates_from_table(required_table(tables, "cpg_registry_templates")),
         rule_templates=rule_templates_from_table(required_table(tables, "relspec_rule_templates")),
         rules=rule_definitions_from_table(required_table(tables, "relspec_rule_definitions")),
+        relation_contracts=relation_contracts_from_table(
+            required_table(tables, "relspec_relation_contracts")
+        ),
+        confidence_policies=confidence_policies_from_table(
+            required_table(tables, "relspec_confidence_policies")
+        ),
+        ambiguity_policies=ambiguity_policies_from_table(
+            required_table(tables, "relspec_ambiguity_policies")
+        ),
     )

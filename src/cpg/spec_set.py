@@ -18,7 +18,13 @@ from typing import Any
 from cpg.contracts import EdgeContract, NodeContract, PropDecl, PropEnum, SourceKindSpec
 from cpg.datasets import BundleSpec, DatasetRow, FieldSpec, RegistryTemplate
 from cpg.derivation import Derivation
-from relspec.rules.model import RuleDefinition, RuleTemplateSpec
+from relspec.rules.model import (
+    AmbiguityPolicy,
+    ConfidencePolicy,
+    RelationContract,
+    RuleDefinition,
+    RuleTemplateSpec,
+)
 
 SORT_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -34,6 +40,9 @@ SORT_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "templates": ("name",),
         "rule_templates": ("name",),
         "rules": ("name",),
+        "relation_contracts": ("name",),
+        "confidence_policies": ("name",),
+        "ambiguity_policies": ("name",),
     }
 )
 """Per collection, the attributes that identify an element; collections are kept in this order."""
@@ -62,6 +71,9 @@ class SpecSet:
     templates: tuple[RegistryTemplate, ...]
     rule_templates: tuple[RuleTemplateSpec, ...]
     rules: tuple[RuleDefinition, ...]
+    relation_contracts: tuple[RelationContract, ...]
+    confidence_policies: tuple[ConfidencePolicy, ...]
+    ambiguity_policies: tuple[AmbiguityPolicy, ...]
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -122,6 +134,8 @@ def _gather_specs() -> SpecSet:
     from cpg.registry_rows import DATASET_ROWS
     from cpg.registry_templates import REGISTRY_TEMPLATES
     from relspec.rules.cpg_rules import CPG_RULES, RULE_TEMPLATES
+    from relspec.rules.policies import AMBIGUITY_POLICIES, CONFIDENCE_POLICIES
+    from relspec.rules.relation_contracts import RELATION_CONTRACTS
 
     return SpecSet(
         source_kinds=SOURCE_KINDS,
@@ -138,4 +152,7 @@ def _gather_specs() -> SpecSet:
         templates=REGISTRY_TEMPLATES,
         rule_templates=RULE_TEMPLATES,
         rules=CPG_RULES,
+        relation_contracts=RELATION_CONTRACTS,
+        confidence_policies=CONFIDENCE_POLICIES,
+        ambiguity_policies=AMBIGUITY_POLICIES,
     )

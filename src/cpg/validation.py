@@ -72,6 +72,7 @@ def validate_specs(specs: SpecSet) -> tuple[Violation, ...]:
         _fields_and_bundles,
         _datasets,
         _rules,
+        _rule_engine,
     )
     return tuple(violation for check in checks for violation in check(specs))
 
@@ -433,6 +434,24 @@ def dataset_violations(
 
 def _dataset_violation(spec: str, row: int, column: str, reference: str, message: str) -> Violation:
     return Violation(spec, reference, message, Location("cpg_dataset_rows", row, column))
+
+
+def _rule_engine(specs: SpecSet) -> Iterator[Violation]:
+    """Relations, expressions, endpoints and policies of the rules (``relspec.rules.validation``,
+    imported here because it builds on this module's ``Violation``)."""
+    from relspec.rules.validation import RuleSpecs, rule_violations
+
+    return rule_violations(
+        RuleSpecs(
+            rules=specs.rules,
+            relations=specs.relation_contracts,
+            confidence_policies=specs.confidence_policies,
+            ambiguity_policies=specs.ambiguity_policies,
+            edge_contracts=specs.edge_contracts,
+            node_kinds=specs.node_kinds,
+            source_kinds={s.name for s in specs.source_kinds},
+        )
+    )
 
 
 def _rules(specs: SpecSet) -> Iterator[Violation]:

@@ -130,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{result.diagnostics} diagnostics, {result.violations} contract violations; "
             f"modules named from {roots}"
         )
+        for line in result.rules:
+            print(line)
     if args.strict and result.violations:
         print(
             f"error: {result.violations} rows break their contracts "

@@ -57,7 +57,7 @@ class PlainTables(NamedTuple):
 
 def plain_tables(facts: FileFacts, contracts: Mapping[str, DatasetContract]) -> PlainTables:
     """The rows of ``facts`` as plain tables named and typed after the dataset schemas."""
-    plain = {name: _plain_schema(contract.schema) for name, contract in contracts.items()}
+    plain = {name: plain_schema(contract.schema) for name, contract in contracts.items()}
     columns = list(facts.columns.values())
     return PlainTables(
         _row_table(facts.nodes, plain[NODES]),
@@ -99,7 +99,7 @@ def props_sorted(contracts: Mapping[str, DatasetContract]) -> bool:
     return all(_spec(contracts[name].canonical_sort)[:3] == head for name in (PROPS, PROPS_JSON))
 
 
-def _plain_schema(schema: pa.Schema) -> pa.Schema:
+def plain_schema(schema: pa.Schema) -> pa.Schema:
     """The registry schema with each dictionary column as its value type."""
     for index, field in enumerate(schema):
         if pa.types.is_dictionary(field.type):

@@ -9,7 +9,9 @@
    per task: a worker shapes the batch's rows into the datasets' tables (schema, dedupe contract,
    canonical sort), checks them against the contracts, and the parent appends them to Delta:
    ``output_dir/cpg_nodes_v1``, ``cpg_edges_v1``, ``cpg_props_v1``, ``cpg_props_json_v1`` and
-   the violations in ``cpg_build_violations``.
+   the violations in ``cpg_build_violations``;
+4. runs the relspec rules of that registry over the relations the layers extracted
+   (``graph.rules``), appending their edges and props and writing ``cpg_rule_losers``.
 
 A file that cannot be read, decoded, parsed or compiled, or is larger than ``max_file_bytes``,
 or whose worker dies, passes its memory limit or runs out of time (``guarded_pool``), still gets
@@ -32,6 +34,7 @@ import pyarrow as pa
 
 from cpg.contract_registry import ContractRegistry, load_contracts_from_registry
 from cpg.registry_specs import DatasetContract, dataset_for_role
+from cpg.spec_set import SpecSet
 from graph.build_status import mark_complete, mark_failed, mark_running
 from graph.extract.diagnostics import directory_diagnostic, unextracted_file
 from graph.extract.file_facts import extract_file
@@ -54,6 +57,8 @@ from graph.file_read import (
 )
 from graph.guarded_pool import PoolLimits, WorkFailure, default_memory_limit, run_batches
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
+from graph.rules.relations import relation_tables
+from graph.rules.stage import RuleStage
 from graph.scan import RepoScan, display_path, scan_repository
 from graph.source_roots import declared_roots, detect_source_roots
 from storage.deltalake.delta import DeltaAppender, write_table_delta
@@ -102,6 +107,8 @@ class BuildResult:
     diagnostics: int = 0
     import_roots: tuple[ImportRoot, ...] = ()
     """The import roots module names came from (declared or detected; empty: the repository)."""
+    rules: tuple[str, ...] = ()
+    """Summary lines of the rule engine: rules run and skipped, edges per rule."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ class _BatchOutcome:
     tables: dict[str, pa.Table]
     violations: list[ContractViolation]
     diagnostics: int
+    relations: dict[str, pa.Table]
 
 
 _WORKER: dict[str, object] = {}
@@ -122,6 +130,7 @@ def _init_worker(
     repo: Path,
     modules: ModuleNames,
     max_file_bytes: int,
+    relations: dict[str, pa.Schema],
 ) -> None:
     """Set up this process to extract and shape files: a worker, or the parent when it extracts
     itself or shapes the rows of a file whose worker failed."""
@@ -133,6 +142,7 @@ def _init_worker(
         repo=repo,
         modules=modules,
         max_file_bytes=max_file_bytes,
+        relations=relations,
     )
 
 
@@ -178,13 +188,16 @@ def _shaped(facts: FileFacts, files: int) -> _BatchOutcome:
     assert isinstance(validator, RowValidator)
     datasets = _WORKER["datasets"]
     assert isinstance(datasets, dict)
+    schemas = _WORKER["relations"]
+    assert isinstance(schemas, dict)
     diags = sum(1 for node in facts.nodes if node.node_kind == "DIAG")
+    relations = relation_tables(facts.relations, schemas)
     plain = plain_tables(facts, datasets).by_dataset()
     del facts
     tables = {name: dataset_table(table, datasets[name]) for name, table in plain.items()}
     shaped = PlainTables(*(tables[name] for name in DATASETS))
     violations = validator.validate_tables(shaped, props_sorted=props_sorted(datasets))
-    return _BatchOutcome(files, tables, violations, diags)
+    return _BatchOutcome(files, tables, violations, diags, relations)
 
 
 @contextmanager
@@ -288,13 +301,15 @@ def build_graph_product(
     exclude: Collection[str] = (),
     source_roots: Sequence[str | Path] = (),
     limits: WorkLimits = WorkLimits(),
+    specs: SpecSet | None = None,
 ) -> BuildResult:
     """Build the CPG of ``repo_root`` into ``output_dir`` (see the module docstring).
 
     ``workers`` extraction processes (default: one per CPU; 0: this process). ``on_start(total
     files)`` and ``on_file(done)`` report progress; ``exclude`` names directories to skip;
     ``source_roots`` are the import roots that name modules (relative to ``repo_root``; default:
-    what its layout says, ``graph.source_roots``). Raises ``RepositoryNotFoundError``,
+    what its layout says, ``graph.source_roots``); ``specs`` replaces the canonical specs the
+    registry is exported from (a test spec set). Raises ``RepositoryNotFoundError``,
     ``RepositoryUnreadableError``, ``SourceRootError`` or ``OutputNotWritableError`` before
     writing anything; after that, a failure leaves
     ``_build.json`` saying ``failed`` (or ``running``, when even that cannot be written).
@@ -307,7 +322,7 @@ def build_graph_product(
     started = mark_running(out, repo)
     try:
         batching = (batch_files, batch_bytes)
-        result = _build(repo, scan, roots, out, workers, batching, limits, on_file, on_start)
+        result = _build(repo, scan, roots, out, workers, batching, limits, specs, on_file, on_start)
     except BaseException as exc:
         mark_failed(out, started, f"{type(exc).__name__}: {exc}".removesuffix(": "))
         raise
@@ -323,34 +338,49 @@ def _build(
     workers: int | None,
     batching: tuple[int, int],
     limits: WorkLimits,
+    specs: SpecSet | None,
     on_file: Callable[[int], None] | None,
     on_start: Callable[[int], None] | None,
 ) -> BuildResult:
     relpaths = scan.files
-    run_registry_exports(out)
+    run_registry_exports(out, specs=specs)
     registry = load_contracts_from_registry(out)
     contracts: dict[str, DatasetContract] = {
         role: dataset_for_role(role, registry=out) for role in DATASETS
     }
     writer = _DatasetWriter(out, contracts)
+    rules = RuleStage(out, contracts)
     result = BuildResult(output_dir=out, files=len(relpaths), import_roots=roots)
     repo_id = repo.name or "repo"
     modules = ModuleNames(roots, package_dirs(display_path(relpath) for relpath in relpaths))
-    violations = _repo_level(repo_id, repo, scan, roots, registry, writer)
+    violations = _repo_level(repo_id, repo, scan, roots, registry, writer, rules)
     result.diagnostics += len(scan.unreadable)
     if on_start is not None:
         on_start(len(relpaths))
     batches = _outcomes(
-        registry, contracts, repo_id, repo, modules, relpaths, workers, batching, limits
+        registry,
+        contracts,
+        repo_id,
+        repo,
+        modules,
+        rules.relation_schemas,
+        relpaths,
+        workers,
+        batching,
+        limits,
     )
     for outcome in batches:
         fault_point("graph.write", out)
         writer.write(outcome.tables)
+        rules.collect(outcome.relations)
         fault_point("graph.after_batch")
         violations.extend(outcome.violations)
         result.diagnostics += outcome.diagnostics
         if on_file is not None:
             on_file(outcome.files)
+    ruled = rules.finish(out, registry, writer)
+    violations.extend(ruled.violations)
+    result.rules = ruled.summary
     writer.write_table(
         VIOLATIONS_TABLE, encode_table(ContractViolation, violations, VIOLATIONS_TABLE)
     )
@@ -366,15 +396,17 @@ def _repo_level(
     roots: tuple[ImportRoot, ...],
     registry: ContractRegistry,
     writer: _DatasetWriter,
+    rules: RuleStage,
 ) -> list[ContractViolation]:
     """Write PY_REPO, packages, REPO_CONTAINS and the DIAGs of directories that could not be
-    listed; return their violations."""
+    listed (their relation rows go to the rules); return their violations."""
     paths = [display_path(relpath) for relpath in scan.files]
     facts = extract_repo(repo_id, repo.name, paths, roots)
     for relpath, error in scan.unreadable:
         facts.extend(directory_diagnostic(repo_id, display_path(relpath), error))
     files = {file_node_id(repo_id, path): "PY_FILE" for path in paths}
     writer.write(facts_tables(facts, writer.contracts))
+    rules.collect(relation_tables(facts.relations, rules.relation_schemas))
     return RowValidator(registry, writer.contracts).validate(facts, files)
 
 
@@ -412,6 +444,7 @@ def _outcomes(
     repo_id: str,
     repo: Path,
     modules: ModuleNames,
+    relations: dict[str, pa.Schema],
     relpaths: Sequence[str],
     workers: int | None,
     batching: tuple[int, int],
@@ -431,7 +464,7 @@ def _outcomes(
         registry.derivations,
         registry.prop_enums,
     )
-    init_args = (contracts, datasets, repo_id, repo, modules, limits.max_file_bytes)
+    init_args = (contracts, datasets, repo_id, repo, modules, limits.max_file_bytes, relations)
     max_files, max_bytes = batching
     max_files = max(1, min(max_files, math.ceil(len(relpaths) / (4 * max(count, 1)))))
     batches = file_batches(repo, relpaths, max_files, max_bytes, limits.max_file_bytes)

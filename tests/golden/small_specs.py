@@ -22,12 +22,15 @@ from cpg.datasets import (
     SortKey,
     SortOrder,
 )
-from cpg.derivation import Derivation
+from cpg.derivation import Derivation, DerivationStatus
 from cpg.spec_set import SpecSet
 from relspec.rules.model import (
+    ConfidencePolicy,
     EdgeEmitPayload,
     ExecutionMode,
     PolicyOverrides,
+    RelationColumn,
+    RelationContract,
     RuleDefinition,
     RuleDomain,
     RuleKind,
@@ -158,7 +161,7 @@ SMALL_SPECS = SpecSet(
             evidence=None,
             policy_overrides=PolicyOverrides(),
             payload=RulePayload(
-                project_select=("module_id", "func_id"),
+                project_select=("module_id", "func_id", "path", "bstart", "bend"),
                 edge_emit=EdgeEmitPayload(
                     edge_kind="DEFINES",
                     src_cols=("module_id",),
@@ -173,4 +176,23 @@ SMALL_SPECS = SpecSet(
             ),
         ),
     ),
+    relation_contracts=(
+        RelationContract(
+            name="ast_defs",
+            version=1,
+            layer="py_ast",
+            extractor="graph.extract.small:ast_defs",
+            status=DerivationStatus.PLANNED,
+            columns=(
+                RelationColumn("module_id", "string", False),
+                RelationColumn("func_id", "string", False),
+                RelationColumn("path", "string", False),
+                RelationColumn("bstart", "int64", True),
+                RelationColumn("bend", "int64", True),
+            ),
+            description="Function definitions with their module.",
+        ),
+    ),
+    confidence_policies=(ConfidencePolicy("default", 0.5, 0.0, "No policy named."),),
+    ambiguity_policies=(),
 )

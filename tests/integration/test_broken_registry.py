@@ -22,6 +22,9 @@ from cpg.registry_specs import dataset_schema
 from cpg.registry_tables import dataset_rows_table, edge_contracts_table
 from cpg.spec_set import canonical_spec_set
 from relspec.rules.spec_tables import (
+    ambiguity_policies_from_table,
+    confidence_policies_from_table,
+    relation_contracts_from_table,
     rule_definitions_from_table,
     rule_definitions_table,
     rule_templates_from_table,
@@ -51,6 +54,9 @@ DECODERS: dict[str, Callable[[pa.Table], tuple[Any, ...]]] = {
     "registry_diagnostics": readers.diagnostics_from_table,
     "relspec_rule_definitions": rule_definitions_from_table,
     "relspec_rule_templates": rule_templates_from_table,
+    "relspec_relation_contracts": relation_contracts_from_table,
+    "relspec_confidence_policies": confidence_policies_from_table,
+    "relspec_ambiguity_policies": ambiguity_policies_from_table,
 }
 SPECS = {spec.name: spec for _, spec in all_tables()}
 

@@ -22,7 +22,13 @@ from cpg.registry_tables import diagnostics_table
 from cpg.spec_set import SORT_KEYS, canonical_spec_set
 from cpg.validation import registry_diagnostics
 from relspec.rules.model import RuleDomain
-from relspec.rules.spec_tables import rule_definitions_from_table, rule_templates_from_table
+from relspec.rules.spec_tables import (
+    ambiguity_policies_from_table,
+    confidence_policies_from_table,
+    relation_contracts_from_table,
+    rule_definitions_from_table,
+    rule_templates_from_table,
+)
 from storage.deltalake.delta import open_table, read_raw_delta, read_table_delta, stored_identity
 from storage.deltalake.registry_layout import all_tables, registry_root, table_path, table_spec
 from storage.deltalake.registry_models import RegistryTableSpec
@@ -49,6 +55,9 @@ CODECS: dict[str, tuple[str, Decoder]] = {
     "templates": ("cpg_registry_templates", readers.registry_templates_from_table),
     "rule_templates": ("relspec_rule_templates", rule_templates_from_table),
     "rules": ("relspec_rule_definitions", rule_definitions_from_table),
+    "relation_contracts": ("relspec_relation_contracts", relation_contracts_from_table),
+    "confidence_policies": ("relspec_confidence_policies", confidence_policies_from_table),
+    "ambiguity_policies": ("relspec_ambiguity_policies", ambiguity_policies_from_table),
 }
 """Spec set collection -> (registry table, decoder)."""
 

@@ -632,8 +632,22 @@ def _diags(facts: FileFacts) -> list[dict[str, PropRow]]:
     check_contracts(facts)
     counts = by_kind(facts)
     assert counts["PY_FILE"] == 1
-    assert counts["DIAG"] == counts["HAS_DIAGNOSTIC"]
-    return _props_by_kind(facts, "DIAG")
+    assert counts["HAS_DIAGNOSTIC"] == 0  # the rule diagnostic_edges makes them (graph.rules)
+    rows = facts.relations.get("diagnostics_norm", [])
+    diags = [n for n in facts.nodes if n.node_kind == "DIAG"]
+    assert [row["diag_id"] for row in rows] == [n.node_id for n in diags]
+    props = _props_by_kind(facts, "DIAG")
+    for row, node, found in zip(rows, diags, props, strict=True):
+        assert (row["file_id"], row["path"], row["bstart"], row["bend"]) == (
+            node.file_id,
+            node.path,
+            node.bstart,
+            node.bend,
+        )
+        assert {key: row[key] for key in ("severity", "message", "diag_source", "code")} == {
+            key: found[key].value for key in ("severity", "message", "diag_source", "code")
+        }
+    return props
 
 
 @pytest.mark.parametrize(
@@ -657,8 +671,8 @@ def test_bad_files_yield_file_and_diagnostic(
     assert diags[0]["severity"].value == "ERROR"
     (diag,) = [n for n in facts.nodes if n.node_kind == "DIAG"]
     assert diag.bstart is not None and diag.bend is not None and diag.bend <= len(data)
-    (edge,) = [e for e in facts.edges if e.edge_kind == "HAS_DIAGNOSTIC"]
-    assert edge.src_node_id == file_node_id(REPO, name) and edge.dst_node_id == diag.node_id
+    (row,) = facts.relations["diagnostics_norm"]
+    assert row["file_id"] == file_node_id(REPO, name) and row["diag_id"] == diag.node_id
 
 
 def test_diagnostic_spans_point_at_the_problem(tmp_path: Path) -> None:

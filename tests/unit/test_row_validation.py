@@ -247,15 +247,15 @@ def test_missing_required_prop_hidden_by_a_repeated_one(validator: RowValidator)
 
 
 def test_missing_required_prop_of_an_edge(validator: RowValidator) -> None:
-    facts = real_facts("def f(:\n")
-    diag_edge = next(edge for edge in facts.edges if edge.edge_kind == "HAS_DIAGNOSTIC")
-    replace_prop(facts, diag_edge.edge_id, "diag_source", None)
+    facts = real_facts()
+    declares = next(edge for edge in facts.edges if edge.edge_kind == "FILE_DECLARES_MODULE")
+    replace_prop(facts, declares.edge_id, "module_fqn", None)
     violation = only(validator.validate(facts))
     assert (violation.rule, violation.entity_kind, violation.entity_id, violation.kind) == (
         "MISSING_REQUIRED_PROP",
         EDGE,
-        diag_edge.edge_id,
-        "HAS_DIAGNOSTIC",
+        declares.edge_id,
+        "FILE_DECLARES_MODULE",
     )
 
 

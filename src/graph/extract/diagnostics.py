@@ -1,4 +1,6 @@
-"""DIAG nodes and HAS_DIAGNOSTIC edges for files that fail (or warn) while being read.
+"""DIAG nodes, and their ``diagnostics_norm`` relation rows, for files that fail (or warn) while
+being read. The HAS_DIAGNOSTIC edge from the file is not emitted here: the relspec rule
+``diagnostic_edges`` makes it from the relation rows (``graph.rules``), its one producer.
 
 Stages and their ``diag_source`` (a SourceKind value): decode -> ``pipeline``, parse -> ``py_ast``,
 symtable -> ``symtable``, compile -> ``dis``; the build's own stages, scan (a directory that
@@ -15,17 +17,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 
-from generated.cpg_contracts import EdgeKind, NodeKind, SourceKind
+from generated.cpg_contracts import NodeKind, SourceKind
 from graph.extract.file_contains import extract_file_contains
 from graph.extract.filesystem import extract_file_entry, file_node_id, repo_node_id
 from graph.extract.ids import stable_id
 from graph.extract.module_names import ModuleNames
-from graph.extract.provenance import edge_row
 from graph.extract.rows import NODE, FileFacts, NodeRow
 from graph.extract.source import DecodeError, LineIndex
 
 DIAG = NodeKind.DIAG.value
-HAS_DIAGNOSTIC = EdgeKind.HAS_DIAGNOSTIC.value
+RELATION = "diagnostics_norm"
 
 ERROR = "ERROR"
 WARNING = "WARNING"
@@ -52,7 +53,7 @@ def diagnostic(
     span: tuple[int, int],
     details: Mapping[str, object] | None = None,
 ) -> None:
-    """Append one DIAG node and its HAS_DIAGNOSTIC edge from the file to ``facts``."""
+    """Append one DIAG node and its ``diagnostics_norm`` row to ``facts``."""
     source = STAGE_SOURCE[stage]
     diag_id = stable_id(DIAG, file_id, source, code, span[0], span[1], message)
     facts.add_node(
@@ -60,9 +61,36 @@ def diagnostic(
         {"severity": severity, "message": message, "diag_source": source, "code": code},
         {"details": {"stage": stage, **(details or {})}},
     )
-    facts.add_edge(
-        edge_row(HAS_DIAGNOSTIC, file_id, diag_id, path=path, file_id=file_id, method=stage),
-        {"diag_source": source, "severity": severity},
+    _relation_row(facts, diag_id, file_id, None, path, span, severity, message, source, code)
+
+
+def _relation_row(
+    facts: FileFacts,
+    diag_id: str,
+    file_id: str | None,
+    repo_id: str | None,
+    path: str,
+    span: tuple[int, int],
+    severity: str,
+    message: str,
+    source: str,
+    code: str,
+) -> None:
+    """The ``diagnostics_norm`` row of a DIAG: owned by its file, or by the repo node."""
+    facts.add_relation_row(
+        RELATION,
+        {
+            "diag_id": diag_id,
+            "file_id": file_id,
+            "repo_id": repo_id,
+            "path": path,
+            "bstart": span[0],
+            "bend": span[1],
+            "severity": severity,
+            "message": message,
+            "diag_source": source,
+            "code": code,
+        },
     )
 
 
@@ -105,8 +133,9 @@ def unextracted_file(
 def directory_diagnostic(repo_id: str, path: str, error: OSError) -> FileFacts:
     """The ERROR of a directory the scan could not list, on PY_REPO: its files are unknown.
 
-    The DIAG's ``path`` is the directory; it has no ``file_id``, its id hashes the repo node
-    and the path instead, and its anchor is the empty span ``(0, 0)``.
+    The DIAG's ``path`` is the directory; it has no ``file_id``: its ``diagnostics_norm`` row
+    names the repo node (``repo_id``) as the owner, so the ``diagnostic_edges`` rule hangs it on
+    PY_REPO. Its id hashes the repo node and the path, and its anchor is the empty span (0, 0).
     """
     source = STAGE_SOURCE["scan"]
     code = f"read-error:{type(error).__name__}"
@@ -119,10 +148,7 @@ def directory_diagnostic(repo_id: str, path: str, error: OSError) -> FileFacts:
         {"severity": ERROR, "message": message, "diag_source": source, "code": code},
         {"details": {"stage": "scan"}},
     )
-    facts.add_edge(
-        edge_row(HAS_DIAGNOSTIC, repo, diag_id, path=path, file_id=None, method="scan"),
-        {"diag_source": source, "severity": ERROR},
-    )
+    _relation_row(facts, diag_id, None, repo, path, (0, 0), ERROR, message, source, code)
     return facts
 
 

@@ -7,7 +7,6 @@ is not an allowed source, the honest allowed one is used:
 - CFG_BLOCK/CFG_EXIT and every CFG_* edge: ``derived`` (blocks are computed from ``dis`` output;
   CFG edge contracts allow only ``derived``).
 - PY_MODULE, FILE_DECLARES_MODULE: ``derived`` (the module name is computed from the path).
-- HAS_DIAGNOSTIC: ``derived`` (the contract does not allow ``pipeline``, although DIAG does).
 - FILE_CONTAINS: ``derived`` (computed from the ``file_id`` the contained nodes carry).
 """
 
@@ -52,7 +51,6 @@ _EDGE_ORIGIN = {
     EdgeKind.CFG_BRANCH_FALSE: SourceKind.DERIVED,
     EdgeKind.CFG_BRANCH: SourceKind.DERIVED,
     EdgeKind.CFG_EXC: SourceKind.DERIVED,
-    EdgeKind.HAS_DIAGNOSTIC: SourceKind.DERIVED,
     EdgeKind.TS_PARENT_OF: SourceKind.TREESITTER,
     EdgeKind.FILE_CONTAINS: SourceKind.DERIVED,
 }

@@ -60,7 +60,14 @@ RULE_TEMPLATES: tuple[RuleTemplateSpec, ...] = (
     ),
 )
 
-_QNAME_FALLBACK_SELECT = ("call_id", "qname_id", "path", "call_bstart", "call_bend")
+_QNAME_FALLBACK_SELECT = (
+    "call_id",
+    "qname_id",
+    "path",
+    "call_bstart",
+    "call_bend",
+    "qname_source",
+)
 
 QNAME_FALLBACK_RULE = RuleDefinition(
     name="qname_fallback_calls",
@@ -84,8 +91,8 @@ QNAME_FALLBACK_RULE = RuleDefinition(
             src_cols=("call_id",),
             dst_cols=("qname_id",),
             path_cols=("path",),
-            bstart_cols=("call_bstart", "bstart"),
-            bend_cols=("call_bend", "bend"),
+            bstart_cols=("call_bstart",),
+            bend_cols=("call_bend",),
             origin=SourceKind.LIBCST,
             resolution_method="QNP_CALLEE_FALLBACK",
             option_flag="emit_qname_fallback_call_edges",
@@ -153,7 +160,7 @@ RELATION_RULES: tuple[RuleDefinition, ...] = (
         "cst_imports__to__scip_occurrences",
         "cst_imports",
         "rel_import_symbol",
-        ("import_alias_id", "path", "bstart", "bend"),
+        ("import_alias_id", "import_id", "path", "bstart", "bend", "alias_bstart", "alias_bend"),
         _SPAN,
     ),
     _scip_alignment(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cpg.datasets import SortOrder
+from cpg.derivation import DerivationStatus
+
 
 class RuleDomain(StrEnum):
     """The pipeline layer a rule belongs to."""
@@ -164,3 +167,77 @@ class RuleTemplateSpec:
             if item.key == key:
                 return item.value
         return None
+
+
+@dataclass(frozen=True)
+class RelationColumn:
+    """One column of a relation: its Arrow type name (``cpg.arrow_types``) and nullability.
+
+    ``node_kind`` says the column holds ids of nodes of that kind (an edge emitted from it has
+    such an endpoint); None for a column that is not a node id.
+    """
+
+    name: str
+    arrow_type: str
+    nullable: bool
+    node_kind: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RelationContract:
+    """A relation the rules read or produce: its columns and who produces it.
+
+    An extracted relation names its ``extractor`` (``module:function``, appending rows with
+    ``FileFacts.add_relation_row``) and the ``layer`` (source kind) whose facts it holds; it is
+    ``implemented`` exactly when that extractor is a callable of this project, and only then do
+    builds have it. A relation with no extractor is the output of the one rule whose ``output``
+    names it; its columns are what that rule yields, checked against this declaration.
+    ``contract_name`` (``<name>_v<version>``) is what such a rule's ``contract_name`` says.
+    """
+
+    name: str
+    version: int
+    layer: str
+    extractor: str | None
+    status: DerivationStatus
+    columns: tuple[RelationColumn, ...]
+    description: str
+
+    @property
+    def contract_name(self) -> str:
+        return f"{self.name}_v{self.version}"
+
+    def column(self, name: str) -> RelationColumn | None:
+        """The column called ``name``, or None."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        return None
+
+
+@dataclass(frozen=True)
+class ConfidencePolicy:
+    """How confident an edge of a rule is when the rule computes no ``confidence`` itself.
+
+    ``confidence = base - penalty * (rows in the edge's ambiguity group - 1)``, clamped to 0..1:
+    every competing candidate costs ``penalty``. A rule's ``score`` defaults to its confidence.
+    """
+
+    name: str
+    base: float
+    penalty: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AmbiguityPolicy:
+    """Winner selection among a rule's candidate edges: rows agreeing on ``group_keys`` (columns
+    of the rule's output) form an ambiguity group; the best by ``score_column`` in
+    ``score_order`` wins (ties: the edges dataset's tie-breakers, then the edge's endpoints)."""
+
+    name: str
+    group_keys: tuple[str, ...]
+    score_column: str
+    score_order: SortOrder
+    description: str = ""

@@ -161,6 +161,9 @@ def _scip_symbol(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
                 resolution_method=kind.value,
                 project_select=(f"is_{relation}", "symbol", "related_symbol"),
                 predicate=f"fill_null(is_{relation}, False)",
+                path_cols=(),
+                bstart_cols=(),
+                bend_cols=(),
                 project_exprs=exprs,
             )
             for relation, kind in relations
@@ -183,7 +186,7 @@ def _import(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
     variant = _Variant(
         name="import_edges",
         edge_kind=EdgeKind.PY_IMPORTS_SYMBOL,
-        src_cols=("import_alias_id", "import_id"),
+        src_cols=("import_alias_id",),
         dst_cols=("symbol",),
         resolution_method="SPAN_EXACT",
         project_select=select,
@@ -201,17 +204,9 @@ def _call(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         src_cols=("call_id",),
         dst_cols=("symbol",),
         resolution_method="CALLEE_SPAN_EXACT",
-        project_select=(
-            "call_id",
-            "symbol",
-            "path",
-            "call_bstart",
-            "call_bend",
-            "bstart",
-            "bend",
-        ),
-        bstart_cols=("call_bstart", "bstart"),
-        bend_cols=("call_bend", "bend"),
+        project_select=("call_id", "symbol", "path", "call_bstart", "call_bend", "symbol_roles"),
+        bstart_cols=("call_bstart",),
+        bend_cols=("call_bend",),
     )
     return _edge_rules(template, SourceKind.SCIP, (variant,))
 
@@ -219,8 +214,7 @@ def _call(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
 def _severity_weight() -> str:
     severity = "fill_null(severity, 'ERROR')"
     return (
-        f"if_else(equal({severity}, 'ERROR'), 1.0, "
-        f"if_else(equal({severity}, 'WARNING'), 0.7, 0.5))"
+        f"if_else(equal({severity}, 'ERROR'), 1.0, if_else(equal({severity}, 'WARNING'), 0.7, 0.5))"
     )
 
 
@@ -229,12 +223,21 @@ def _diagnostic(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
     variant = _Variant(
         name="diagnostic_edges",
         edge_kind=EdgeKind.HAS_DIAGNOSTIC,
-        src_cols=("file_id",),
+        src_cols=("file_id", "repo_id"),
         dst_cols=("diag_id",),
         resolution_method="DIAGNOSTIC",
-        project_select=("diag_id", "file_id", "path", "bstart", "bend", "severity"),
+        project_select=(
+            "diag_id",
+            "file_id",
+            "repo_id",
+            "path",
+            "bstart",
+            "bend",
+            "severity",
+            "diag_source",
+        ),
         project_exprs=(
-            ColumnExpr("origin", f"fill_null(diag_source, '{SourceKind.DERIVED.value}')"),
+            ColumnExpr("edge_owner_file_id", "file_id"),
             ColumnExpr("confidence", weight),
             ColumnExpr("score", weight),
         ),

@@ -20,7 +20,7 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pa_fs
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
@@ -483,6 +484,18 @@ def _native_files(path: PathLike) -> pa_fs.FileSystem | None:
     if is_uri(path):
         return None
     return pa_fs.SubTreeFileSystem(str(Path(path).resolve()), pa_fs.LocalFileSystem())
+
+
+def read_delta_columns(
+    path: PathLike, columns: Sequence[str], where: pc.Expression | None = None
+) -> pa.Table:
+    """Some columns of the table at ``path``, only the rows matching ``where`` (filtered as the
+    files are read, so the whole table is never in memory)."""
+    table = _open(path)
+    with _storage(path, "read"):
+        dataset = table.to_pyarrow_dataset(filesystem=_native_files(path))
+        result: pa.Table = dataset.to_table(columns=list(columns), filter=where)
+        return result
 
 
 def read_table_delta(

@@ -21,4 +21,25 @@ REGISTRY_TABLE_SPECS: tuple[RegistryTableSpec, ...] = (
         schema=spec_tables.RULE_TEMPLATES_SCHEMA,
         sort_key=SORT_KEYS["rule_templates"],
     ),
+    RegistryTableSpec(
+        name="relspec_relation_contracts",
+        builder=spec_tables.relation_contracts_table,
+        description="Relations the rules read and produce: columns, types, producer.",
+        schema=spec_tables.RELATION_CONTRACTS_SCHEMA,
+        sort_key=SORT_KEYS["relation_contracts"],
+    ),
+    RegistryTableSpec(
+        name="relspec_confidence_policies",
+        builder=spec_tables.confidence_policies_table,
+        description="Confidence policies rules name: base and per-rival penalty.",
+        schema=spec_tables.CONFIDENCE_POLICIES_SCHEMA,
+        sort_key=SORT_KEYS["confidence_policies"],
+    ),
+    RegistryTableSpec(
+        name="relspec_ambiguity_policies",
+        builder=spec_tables.ambiguity_policies_table,
+        description="Ambiguity policies rules name: winner selection among candidate edges.",
+        schema=spec_tables.AMBIGUITY_POLICIES_SCHEMA,
+        sort_key=SORT_KEYS["ambiguity_policies"],
+    ),
 )
