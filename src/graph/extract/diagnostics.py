@@ -1,8 +1,9 @@
 """DIAG nodes and HAS_DIAGNOSTIC edges for files that fail (or warn) while being read.
 
 Stages and their ``diag_source`` (a SourceKind value): decode -> ``pipeline``, parse -> ``py_ast``,
-symtable -> ``symtable``, compile -> ``dis``. Failures are ERROR, warnings recorded by
-``warnings.catch_warnings`` (SyntaxWarning, DeprecationWarning for invalid escapes...) are WARNING.
+symtable -> ``symtable``, compile -> ``dis``, cst -> ``libcst``. Failures are ERROR, warnings
+recorded by ``warnings.catch_warnings`` (SyntaxWarning, DeprecationWarning for invalid escapes...)
+are WARNING.
 DIAG requires an anchor, so every diagnostic gets a byte span: the exception's position when it has
 one (SyntaxError columns are characters, mapped to bytes), the warning's line, else ``(0, 0)``.
 """
@@ -29,6 +30,7 @@ STAGE_SOURCE: dict[str, str] = {
     "parse": SourceKind.PY_AST.value,
     "symtable": SourceKind.SYMTABLE.value,
     "compile": SourceKind.DIS.value,
+    "cst": SourceKind.LIBCST.value,
 }
 
 

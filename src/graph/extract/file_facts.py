@@ -5,8 +5,12 @@ the text (it has no AST entry point) and bytecode is compiled from the parsed tr
 rows still dominates: on 120 stdlib modules, ~3x the time of the three stdlib calls (7.5 s vs
 2.2 s for 605k nodes, 274k edges and 3.3M props).
 
+LibCST parses the text on its own (``cst_extract``), so its rows do not depend on ``ast``; the
+name-binding layer joins its name sites with the symtable (``name_binding``).
+
 A stage that fails adds a DIAG and skips only what depends on it: a decode failure leaves PY_FILE
-(+ PY_MODULE); a parse failure also skips symtable and bytecode; a symtable failure skips bytecode
+(+ PY_MODULE); a LibCST failure skips the CST rows and bindings; a parse failure also skips
+symtable, bindings and bytecode; a symtable failure skips bytecode
 (compile runs the same pass); a compile failure (``return`` outside a function) keeps AST and
 symtable rows.
 
@@ -24,12 +28,19 @@ from types import CodeType
 
 from graph.extract.ast_extract import extract_ast_tables
 from graph.extract.bytecode_extract import extract_bytecode_table
+from graph.extract.cst_extract import extract_cst_tables
 from graph.extract.diagnostics import (
     decode_diagnostic,
     exception_diagnostic,
     warning_diagnostics,
 )
-from graph.extract.filesystem import extract_file_entry, file_node_id, normalize_relpath
+from graph.extract.filesystem import (
+    extract_file_entry,
+    file_node_id,
+    module_fqn,
+    normalize_relpath,
+)
+from graph.extract.name_binding import extract_name_bindings
 from graph.extract.rows import FileFacts
 from graph.extract.source import DecodeError, LineIndex, decode_source
 from graph.extract.symtable_extract import extract_symtables_table
@@ -57,6 +68,17 @@ def extract_file(
         return facts
     facts = extract_file_entry(repo_id, path, data, encoding=encoding, packages=packages)
     run = _FileRun(path, file_id, data, LineIndex(data, text, encoding))
+    module = module_fqn(path, packages)[0]
+    cst = extract_cst_tables(
+        text,
+        data,
+        path=path,
+        file_id=file_id,
+        module_fqn=module,
+        encoding=encoding,
+        lines=run.lines,
+    )
+    facts.extend(cst.facts)
     tree = run.parse(text)
     if tree is None:
         facts.extend(run.diagnostics)
@@ -65,6 +87,8 @@ def extract_file(
     table = run.symtable(text)
     if table is not None:  # compile runs the same symtable pass: it would fail the same way
         facts.extend(extract_symtables_table(table, path=path, file_id=file_id))
+        bindings = extract_name_bindings(table, cst, path=path, file_id=file_id, module_fqn=module)
+        facts.extend(bindings)
         code = run.compile(tree)
         if code is not None:
             facts.extend(extract_bytecode_table(code, path=path, file_id=file_id, lines=run.lines))
