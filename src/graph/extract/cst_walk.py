@@ -312,14 +312,33 @@ class Walk:
         )
 
     def utf8_span(self, node: cst.CSTNode) -> Span:
-        """The span of ``node`` in the UTF-8 text, without blanks it owns at its edges."""
+        """The span of ``node`` in the UTF-8 text, without blanks it owns at its edges.
+
+        Two provider spans leave out text of their own node: a ``Param``'s ends after its name
+        (before ``: int = 1``), an ``IndentedBlock``'s starts at its first statement's keyword
+        (after that statement's decorators). Both are widened to their children.
+        """
         code = self.meta.spans[node]
         start, end = code.start, code.start + code.length
         if start < end and type(node) not in _UNTRIMMED:
             raw = self.raw
             if raw[start] in _EDGE_BYTES or raw[end - 1] in _EDGE_BYTES:
-                return trim(raw, start, end)
+                start, end = trim(raw, start, end)
+        if isinstance(node, cst.Param):
+            for part in (node.annotation, node.default):
+                if part is not None:
+                    end = max(end, self._extent_end(part))
+        elif isinstance(node, cst.IndentedBlock) and node.body:
+            first = node.body[0]
+            if isinstance(first, (cst.FunctionDef, cst.ClassDef)) and first.decorators:
+                start = min(start, self.utf8_span(first.decorators[0])[0])
         return start, end
+
+    def _extent_end(self, node: cst.CSTNode) -> int:
+        """Where ``node`` ends, closing parentheses included (``()`` spans only its inside)."""
+        inner = node.annotation if isinstance(node, cst.Annotation) else node
+        closing = getattr(inner, "rpar", ())
+        return self.utf8_span(closing[-1] if closing else node)[1]
 
     def file_span(self, node: cst.CSTNode) -> Span:
         """The file byte span of ``node``."""
