@@ -3,8 +3,9 @@ put back into a minimal syntactic context, re-parses into a node of the same typ
 syntax (node types and token values in order; comments, blanks and parentheses aside).
 
 Corpus: syntax-heavy test modules of this interpreter's standard library (pattern matching,
-f-strings, ``except*``, walrus, positional-only parameters, decorators), a sample of ordinary stdlib modules, and files with a
-BOM, CRLF line ends, a PEP 263 cookie, tabs, form feeds and backslash continuations.
+f-strings, ``except*``, walrus, positional-only parameters, decorators), two ordinary stdlib
+modules, and files with a BOM, CRLF line ends, a PEP 263 cookie, tabs, form feeds and backslash
+continuations.
 """
 
 from __future__ import annotations
