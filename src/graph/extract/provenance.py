@@ -11,8 +11,8 @@ is not an allowed source, the honest allowed one is used:
 - TYPE_ALIAS, TYPE_PARAM, TYPE_PARAM_OF: ``derived`` (read from LibCST's PEP 695 nodes; the
   contracts allow ``derived`` and ``symtable``, and 3.11's symtable has no such scopes).
 - PY_SCOPE, PY_BINDING, PY_DEF_SITE, PY_USE_SITE, DEF_SITE_OF, USE_SITE_OF: ``derived`` (symtable
-  scopes and symbols joined with LibCST name spans); SCOPE_BINDS and BINDING_RESOLVES_TO:
-  ``symtable`` (its symbols and flags alone).
+  scopes and symbols joined with LibCST name spans, as are BINDING_RESOLVES_TO's scope chains);
+  SCOPE_BINDS: ``symtable`` (a table's symbols alone).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ _EDGE_ORIGIN = {
     EdgeKind.SCOPE_BINDS: SourceKind.SYMTABLE,
     EdgeKind.DEF_SITE_OF: SourceKind.DERIVED,
     EdgeKind.USE_SITE_OF: SourceKind.DERIVED,
-    EdgeKind.BINDING_RESOLVES_TO: SourceKind.SYMTABLE,
+    EdgeKind.BINDING_RESOLVES_TO: SourceKind.DERIVED,
 }
 
 _new = tuple.__new__
