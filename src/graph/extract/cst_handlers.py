@@ -624,9 +624,18 @@ def _string(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:
 
 
 def _string_kind(node: cst.CSTNode) -> str:
-    if isinstance(node, cst.ConcatenatedString):
-        kinds = {_string_kind(node.left), _string_kind(node.right)}
-        return "fstring" if "fstring" in kinds else kinds.pop()
+    """``fstring`` if any part is one, else ``bytes`` or ``string`` (parts agree, or LibCST
+    would have refused the file). A concatenation is a chain of pairs: walk it, not recurse."""
+    parts: list[cst.CSTNode] = []
+    while isinstance(node, cst.ConcatenatedString):
+        parts.append(node.left)
+        node = node.right
+    parts.append(node)
+    kinds = {_part_kind(part) for part in parts}
+    return "fstring" if "fstring" in kinds else kinds.pop()
+
+
+def _part_kind(node: cst.CSTNode) -> str:
     if isinstance(node, cst.SimpleString):
         return "bytes" if "b" in node.prefix.lower() else "string"
     return _LITERAL_KIND.get(type(node), "other")
