@@ -60,8 +60,8 @@ def load(root: Path, paths: list[Path]) -> list[Source]:
         data = path.read_bytes()
         try:
             text, encoding = decode_source(data)
-            cst.parse_module(text)
-        except Exception:  # a file LibCST rejects costs the layer one DIAG: leave it out
+            MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True).resolve_many(PROVIDERS)
+        except Exception:  # LibCST rejects it (pydoc_data/topics.py: RecursionError): one DIAG
             continue
         sources.append((path.relative_to(root).as_posix(), data, text, encoding))
     return sources
