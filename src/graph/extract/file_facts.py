@@ -9,9 +9,9 @@ LibCST parses the text on its own (``cst_extract``), so its rows do not depend o
 name-binding layer joins its name sites with the symtable (``name_binding``).
 
 A stage that fails adds a DIAG and skips only what depends on it: a decode failure leaves PY_FILE
-(+ PY_MODULE); a LibCST failure skips the CST rows and bindings; a parse failure also skips
-symtable, bindings and bytecode; a symtable failure skips bytecode
-(compile runs the same pass); a compile failure (``return`` outside a function) keeps AST and
+(+ PY_MODULE); a LibCST failure skips the CST rows and bindings; a parse failure skips symtable,
+bindings and bytecode; a symtable failure skips bindings and bytecode (compile runs the same
+pass); a compile failure (``return`` outside a function) keeps AST and
 symtable rows.
 
 Warnings are recorded, not printed, through ``warnings.catch_warnings``, which swaps process-global
