@@ -509,7 +509,7 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
             SourceKind.PY_AST,
             SourceKind.DERIVED,
         ),
-        required_props=(prop("origin", "origin_type_expr"),),
+        required_props=(prop("annotation_origin", "origin_type_expr"),),
         optional_props=(),
     ),
     EdgeContract(
@@ -525,7 +525,7 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
             SourceKind.DERIVED,
         ),
         required_props=(
-            prop("origin", "origin_type"),
+            prop("inference_origin", "origin_type"),
             prop("score"),
         ),
         optional_props=(prop("engine"),),

@@ -61,7 +61,7 @@ PROP_ENUMS: tuple[PropEnum, ...] = (
         ),
     ),
     PropEnum("mapping_method", ("line_table", "offset_span", "heuristic")),
-    PropEnum("origin_qname", ("qname",)),
+    PropEnum("origin_qname", ("derived", "libcst")),  # the source kinds PY_CALLS_QNAME allows
     PropEnum("origin_scip", ("scip",)),
     PropEnum("origin_type", ("inferred", "runtime", "heuristic")),
     PropEnum("origin_type_expr", ("annotation", "type_comment", "other")),
@@ -197,6 +197,9 @@ PROP_CATALOG: tuple[PropDecl, ...] = (
     PropDecl("offset", PropType.INT),
     PropDecl("opname", PropType.STR),
     PropDecl("origin", PropType.STR),
+    # How an annotation is written / a type was inferred; not the edge's ``origin`` (a source kind).
+    PropDecl("annotation_origin", PropType.STR),
+    PropDecl("inference_origin", PropType.STR),
     PropDecl("package_fqn", PropType.STR),
     PropDecl("package_root", PropType.STR),
     PropDecl("param_count", PropType.INT),

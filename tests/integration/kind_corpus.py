@@ -39,6 +39,21 @@ class Box:
             value = None
         return lambda: value
 ''',
+    # CST_DECORATOR, CST_SUBSCRIPT; TYPE_EXPR and HAS_ANNOTATION (parameter and return
+    # annotations); PY_CALLS_QNAME (a call resolved by qualified name within the repository)
+    "pkg/typed.py": """\
+import functools
+
+from pkg.flow import total
+
+
+@functools.cache
+def first(items: list[int]) -> int:
+    return total(items[:1])
+""",
+    # TYPE_ALIAS, TYPE_PARAM, TYPE_PARAM_OF (PEP 695: LibCST parses it on any interpreter; on
+    # 3.11 ast rejects it, so it also yields a DIAG)
+    "pkg/generic.py": "type Pair[T] = tuple[T, T]\n\n\ndef swap[T](p: Pair[T]) -> Pair[T]:\n    return p\n",
     # DIAG, HAS_DIAGNOSTIC (ast rejects it); TS_ERROR, TS_MISSING (tree-sitter recovers)
     "pkg/broken.py": "def f(:\n    return 1\n\nx = (1,\nclass C:\n    pass\n",
 }

@@ -233,11 +233,14 @@ def test_small_repo_has_every_expected_kind(small: SmallBuild) -> None:
         "AST_NODE", "AST_DEF", "AST_CALL", "AST_NAME", "AST_ATTRIBUTE",
         "SYM_SCOPE", "SYM_SYMBOL", "BC_CODE_UNIT", "BC_INSTR", "CFG_BLOCK", "CFG_EXIT",
         "TS_NODE",
+        "CST_NODE", "CST_DEF", "CST_CALLSITE", "CST_NAME_REF", "CST_DOCSTRING", "CST_LITERAL",
+        "PY_SCOPE", "PY_BINDING", "PY_DEF_SITE", "PY_USE_SITE", "PY_QUALIFIED_NAME",
     }  # fmt: skip
     expected_edges = {
         "REPO_CONTAINS", "FILE_DECLARES_MODULE", "AST_PARENT_OF", "SCOPE_PARENT",
         "CFG_NEXT", "CFG_JUMP", "CFG_BRANCH_TRUE", "CFG_BRANCH_FALSE", "CFG_EXC",
         "TS_PARENT_OF", "FILE_CONTAINS",
+        "CST_PARENT_OF", "CALLSITE_CANDIDATE_QNAME", "SCOPE_BINDS", "DEF_SITE_OF", "USE_SITE_OF",
     }  # fmt: skip
     assert expected_nodes <= set(node_kinds), expected_nodes - set(node_kinds)
     assert expected_edges <= set(edge_kinds), expected_edges - set(edge_kinds)
@@ -296,6 +299,9 @@ def test_node_spans_slice_the_file_bytes(small: SmallBuild) -> None:
     assert slices("AST_DEF") == expected(ast.FunctionDef, ast.ClassDef)
     assert slices("AST_NAME") == expected(ast.Name)
     assert slices("AST_ATTRIBUTE") == expected(ast.Attribute)
+    assert slices("CST_CALLSITE") == expected(ast.Call)
+    assert slices("CST_DEF") == expected(ast.FunctionDef, ast.ClassDef)
+    assert slices("CST_ATTRIBUTE_ACCESS") == expected(ast.Attribute)
     # a few by hand, after multi-byte characters on the same line
     calls = slices("AST_CALL")
     assert calls["helper(len(t + LABEL))"] == calls["len(t + LABEL)"] == 1
@@ -307,8 +313,8 @@ def test_node_spans_slice_the_file_bytes(small: SmallBuild) -> None:
     file_row = next(row for row in nodes if row.node_kind == "PY_FILE")
     assert (file_row.bstart, file_row.bend) == (0, len(data))
     whole = [row for row in nodes if (row.bstart, row.bend) == (0, len(data))]
-    # the file and its module, as ast and as tree-sitter see it
-    assert sorted(row.node_kind for row in whole) == ["AST_NODE", "PY_FILE", "TS_NODE"]
+    # the file and its module, as ast, LibCST and tree-sitter see it
+    assert sorted(row.node_kind for row in whole) == ["AST_NODE", "CST_NODE", "PY_FILE", "TS_NODE"]
     assert {row.file_id for row in nodes} == {file_row.node_id}
 
 
@@ -352,9 +358,12 @@ def test_the_dedupe_drops_nothing_the_extractor_emitted(small: SmallBuild) -> No
             if prop.entity_id in ids:
                 facts.add_prop(prop)
         mine = file_rows(small.rows, path)
+        ruled = {e["edge_id"] for e in mine[EDGES] if e["rule_name"] is not None}  # the engine's
+        extracted = [e for e in mine[EDGES] if e["edge_id"] not in ruled]
+        props = [p for p in (*mine[PROPS], *mine[PROPS_JSON]) if p["entity_id"] not in ruled]
         assert len(mine[NODES]) == len(facts.nodes) == len({n.node_id for n in facts.nodes})
-        assert len(mine[EDGES]) == len(facts.edges) == len({e.edge_id for e in facts.edges})
-        assert len(mine[PROPS]) + len(mine[PROPS_JSON]) == len(facts.props)
+        assert len(extracted) == len(facts.edges) == len({e.edge_id for e in facts.edges})
+        assert len(props) == len(facts.props)
 
 
 def test_ids_and_rows_are_stable_across_builds_workers_and_checkouts(
@@ -426,21 +435,24 @@ def test_bad_files_get_a_diag_and_lose_nothing(tmp_path: Path) -> None:
     assert_closed(rows)
 
     expected = {
-        "syntax.py": ("py_ast", "SyntaxError"),
-        "undecodable.py": ("pipeline", "SyntaxError"),  # detect_encoding rejects the bytes
-        "x.py": ("pipeline", "UnicodeDecodeError"),  # line 1 is no cookie: decoded as UTF-8
-        "self.py": ("pipeline", "read-error:OSError"),
+        "syntax.py": [("libcst", "ParserSyntaxError"), ("py_ast", "SyntaxError")],
+        "undecodable.py": [("pipeline", "SyntaxError")],  # detect_encoding rejects the bytes
+        "x.py": [("pipeline", "UnicodeDecodeError")],  # line 1 is no cookie: decoded as UTF-8
+        "self.py": [("pipeline", "read-error:OSError")],
     }
     total = 0
-    for path, (source, code) in expected.items():
+    for path, found in expected.items():
         diags = diagnostics_of(rows, path)
         total += len(diags)
-        assert [(d["diag_source"], d["code"], d["severity"]) for d in diags] == [
-            (source, code, "ERROR")
+        assert sorted((d["diag_source"], d["code"], d["severity"]) for d in diags) == [
+            (source, code, "ERROR") for source, code in found
         ], path
-        assert diags[0]["message"]
+        assert all(d["message"] for d in diags)
     spans = {
-        path: (d["bstart"], d["bend"]) for path in expected for d in diagnostics_of(rows, path)
+        path: (d["bstart"], d["bend"])
+        for path in expected
+        for d in diagnostics_of(rows, path)
+        if d["diag_source"] != "libcst"
     }
     assert spans["x.py"] == (128, 129)  # the first byte that is not UTF-8
     assert spans["undecodable.py"] == (0, 1)

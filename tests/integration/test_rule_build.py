@@ -52,11 +52,12 @@ def test_build_emits_has_diagnostic_through_the_rule(tmp_path: Path) -> None:
     result = run_cli("build", repo, "--out", out, "--strict", "--workers", "2")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[1].startswith("rules: 1 run, 21 skipped (this build has no ")
-    assert "qname_fallback_calls" in lines[1]
-    assert lines[2] == "rule edges: diagnostic_edges 2; 0 lost (cpg_rule_losers)"
+    assert lines[1].startswith("rules: 5 run, 17 skipped (this build has no ")
+    assert "symbol_role_defines" in lines[1]  # needs SCIP
     rows = read_rows(out)
     diags = {row["node_id"]: row for row in rows[NODES] if row["node_kind"] == "DIAG"}
+    assert lines[2].startswith(f"rule edges: diagnostic_edges {len(diags)}, ")
+    assert lines[2].endswith("; 0 lost (cpg_rule_losers)")
     files = {row["path"]: row["node_id"] for row in rows[NODES] if row["node_kind"] == "PY_FILE"}
     edges = _diagnostic_edges(out)
     assert set(edges) == set(diags)  # one edge per diagnostic, and only the rule makes them
@@ -104,23 +105,34 @@ def test_a_rule_added_to_the_specs_changes_the_built_edges(tmp_path: Path) -> No
     build(repo, tmp_path / "before")
     result = build(repo, tmp_path / "after", specs=replace(specs, rules=(*specs.rules, extra)))
     assert result.violations == 0
-    assert "rule edges: diagnostic_edges 1, error_diagnostics 1; 1 lost" in result.rules[1]
     before, after = _diagnostic_edges(tmp_path / "before"), _diagnostic_edges(tmp_path / "after")
     assert set(before) == set(after)
+    severity = {
+        str(row["entity_id"]): row["value_str"]
+        for row in read_rows(tmp_path / "after")["cpg_props_v1"]
+        if row["entity_kind"] == "node" and row["prop_key"] == "severity"
+    }
+    errors = {d for d in after if severity[d] == "ERROR"}
+    assert errors and errors != set(after)  # the corpus has errors and a warning
+    counts = f"diagnostic_edges {len(after) - len(errors)}, error_diagnostics {len(errors)}"
+    assert f"rule edges: {counts}, " in result.rules[1]
+    assert result.rules[1].endswith(f"; {len(errors)} lost (cpg_rule_losers)")
     changed = {d for d in after if after[d]["rule_name"] != before[d]["rule_name"]}
-    (error,) = changed
-    assert (before[error]["rule_name"], after[error]["rule_name"]) == (
-        "diagnostic_edges",
-        "error_diagnostics",
-    )
-    assert after[error]["rule_priority"] == 10
-    (loser,) = read_raw_delta(tmp_path / "after" / "cpg_rule_losers").to_pylist()
-    assert (loser["reason"], loser["rule_name"], loser["winner_rule_name"]) == (
-        "DUPLICATE_EDGE",
-        "diagnostic_edges",
-        "error_diagnostics",
-    )
-    assert loser["edge_id"] == after[error]["edge_id"]
+    assert changed == errors
+    for error in errors:
+        assert (before[error]["rule_name"], after[error]["rule_name"]) == (
+            "diagnostic_edges",
+            "error_diagnostics",
+        )
+        assert after[error]["rule_priority"] == 10
+    losers = read_raw_delta(tmp_path / "after" / "cpg_rule_losers").to_pylist()
+    assert {loser["edge_id"] for loser in losers} == {after[e]["edge_id"] for e in errors}
+    for loser in losers:
+        assert (loser["reason"], loser["rule_name"], loser["winner_rule_name"]) == (
+            "DUPLICATE_EDGE",
+            "diagnostic_edges",
+            "error_diagnostics",
+        )
 
 
 def test_a_forged_hostile_rule_in_the_registry_never_runs(tmp_path: Path) -> None:

@@ -3,13 +3,13 @@ being read. The HAS_DIAGNOSTIC edge from the file is not emitted here: the relsp
 ``diagnostic_edges`` makes it from the relation rows (``graph.rules``), its one producer.
 
 Stages and their ``diag_source`` (a SourceKind value): decode -> ``pipeline``, parse -> ``py_ast``,
-symtable -> ``symtable``, compile -> ``dis``; the build's own stages, scan (a directory that
-cannot be listed) and extract (a worker that died, ran out of memory or time), -> ``pipeline``.
-A directory's DIAG hangs on PY_REPO, every other on the file's PY_FILE. Failures are ERROR,
-warnings recorded by ``warnings.catch_warnings`` (SyntaxWarning, DeprecationWarning for invalid
-escapes...) are WARNING. DIAG requires an anchor, so every diagnostic gets a byte span: the
-exception's position when it has one (SyntaxError columns are characters, mapped to bytes), the
-warning's line, else ``(0, 0)``.
+symtable -> ``symtable``, compile -> ``dis``, cst -> ``libcst``; the build's own stages, scan (a
+directory that cannot be listed) and extract (a worker that died, ran out of memory or time), ->
+``pipeline``. A directory's DIAG hangs on PY_REPO, every other on the file's PY_FILE. Failures
+are ERROR, warnings recorded by ``warnings.catch_warnings`` (SyntaxWarning, DeprecationWarning for
+invalid escapes...) are WARNING. DIAG requires an anchor, so every diagnostic gets a byte span:
+the exception's position when it has one (SyntaxError columns are characters, mapped to bytes),
+the warning's line, else ``(0, 0)``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ STAGE_SOURCE: dict[str, str] = {
     "compile": SourceKind.DIS.value,
     "scan": SourceKind.PIPELINE.value,
     "extract": SourceKind.PIPELINE.value,
+    "cst": SourceKind.LIBCST.value,
 }
 
 

@@ -8,6 +8,11 @@ is not an allowed source, the honest allowed one is used:
   CFG edge contracts allow only ``derived``).
 - PY_MODULE, FILE_DECLARES_MODULE: ``derived`` (the module name is computed from the path).
 - FILE_CONTAINS: ``derived`` (computed from the ``file_id`` the contained nodes carry).
+- TYPE_ALIAS, TYPE_PARAM, TYPE_PARAM_OF: ``derived`` (read from LibCST's PEP 695 nodes; the
+  contracts allow ``derived`` and ``symtable``, and 3.11's symtable has no such scopes).
+- PY_SCOPE, PY_BINDING, PY_DEF_SITE, PY_USE_SITE, DEF_SITE_OF, USE_SITE_OF: ``derived`` (symtable
+  scopes and symbols joined with LibCST name spans, as are BINDING_RESOLVES_TO's scope chains);
+  SCOPE_BINDS: ``symtable`` (a table's symbols alone).
 """
 
 from __future__ import annotations
@@ -38,6 +43,38 @@ _NODE_SOURCE = {
     NodeKind.TS_NODE: SourceKind.TREESITTER,
     NodeKind.TS_ERROR: SourceKind.TREESITTER,
     NodeKind.TS_MISSING: SourceKind.TREESITTER,
+    **dict.fromkeys(
+        (
+            NodeKind.CST_NODE,
+            NodeKind.CST_DEF,
+            NodeKind.CST_CLASS_DEF,
+            NodeKind.CST_FUNCTION_DEF,
+            NodeKind.CST_LAMBDA,
+            NodeKind.CST_PARAM,
+            NodeKind.CST_DECORATOR,
+            NodeKind.CST_IMPORT,
+            NodeKind.CST_IMPORT_FROM,
+            NodeKind.CST_IMPORT_ALIAS,
+            NodeKind.CST_NAME_REF,
+            NodeKind.CST_ATTRIBUTE_ACCESS,
+            NodeKind.CST_SUBSCRIPT,
+            NodeKind.CST_CALLSITE,
+            NodeKind.CST_ARG,
+            NodeKind.CST_LITERAL,
+            NodeKind.CST_DOCSTRING,
+            NodeKind.CST_COMMENT,
+            NodeKind.TYPE_EXPR,
+            NodeKind.PY_QUALIFIED_NAME,
+            NodeKind.PY_MODULE_FQN,
+        ),
+        SourceKind.LIBCST,
+    ),
+    NodeKind.TYPE_ALIAS: SourceKind.DERIVED,
+    NodeKind.TYPE_PARAM: SourceKind.DERIVED,
+    NodeKind.PY_SCOPE: SourceKind.DERIVED,
+    NodeKind.PY_BINDING: SourceKind.DERIVED,
+    NodeKind.PY_DEF_SITE: SourceKind.DERIVED,
+    NodeKind.PY_USE_SITE: SourceKind.DERIVED,
 }
 
 _EDGE_ORIGIN = {
@@ -53,6 +90,15 @@ _EDGE_ORIGIN = {
     EdgeKind.CFG_EXC: SourceKind.DERIVED,
     EdgeKind.TS_PARENT_OF: SourceKind.TREESITTER,
     EdgeKind.FILE_CONTAINS: SourceKind.DERIVED,
+    EdgeKind.CST_PARENT_OF: SourceKind.LIBCST,
+    EdgeKind.NAME_REF_CANDIDATE_QNAME: SourceKind.LIBCST,
+    EdgeKind.ATTR_CANDIDATE_QNAME: SourceKind.LIBCST,
+    EdgeKind.CALLSITE_CANDIDATE_QNAME: SourceKind.LIBCST,
+    EdgeKind.TYPE_PARAM_OF: SourceKind.DERIVED,
+    EdgeKind.SCOPE_BINDS: SourceKind.SYMTABLE,
+    EdgeKind.DEF_SITE_OF: SourceKind.DERIVED,
+    EdgeKind.USE_SITE_OF: SourceKind.DERIVED,
+    EdgeKind.BINDING_RESOLVES_TO: SourceKind.DERIVED,
 }
 
 _new = tuple.__new__

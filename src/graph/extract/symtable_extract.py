@@ -11,7 +11,8 @@ and never used.
 from __future__ import annotations
 
 import symtable
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from generated.cpg_contracts import EdgeKind, NodeKind
 from graph.extract.ids import SEP, joined_id, stable_id
@@ -43,6 +44,29 @@ _FLAGS: tuple[tuple[str, Callable[[symtable.Symbol], bool]], ...] = (
 _Visit = tuple[symtable.SymbolTable, str | None, str, int]
 
 
+class ScopeVisit(NamedTuple):
+    """One symbol table with the id of its SYM_SCOPE and of its parent's (None for the module)."""
+
+    table: symtable.SymbolTable
+    scope_id: str
+    parent_id: str | None
+
+
+def scope_visits(table: symtable.SymbolTable, file_id: str) -> Iterator[ScopeVisit]:
+    """Every table under ``table`` (the module's top table), parents first, with its scope id.
+
+    The name-binding layer reads the same tables and names its scopes by the same ids.
+    """
+    stack: list[_Visit] = [(table, None, "", 0)]
+    while stack:
+        tbl, parent_id, parent_qual, ordinal = stack.pop()
+        qualpath = f"{parent_qual}.{tbl.get_name()}" if parent_qual else tbl.get_name()
+        scope_type = str(tbl.get_type())  # str on 3.11/3.12, a StrEnum member from 3.13
+        scope_id = stable_id(SYM_SCOPE, file_id, qualpath, tbl.get_lineno(), scope_type, ordinal)
+        yield ScopeVisit(tbl, scope_id, parent_id)
+        stack.extend(reversed(_children(tbl, scope_id, qualpath)))
+
+
 def extract_symtables_table(table: symtable.SymbolTable, *, path: str, file_id: str) -> FileFacts:
     """Rows of ``table`` (the module's top table) and all nested tables."""
     facts = FileFacts()
@@ -50,21 +74,15 @@ def extract_symtables_table(table: symtable.SymbolTable, *, path: str, file_id: 
     scope_col = facts.column(NODE, "scope_id")
     name_col = facts.column(NODE, "name")
     flag_cols = [(flag, facts.column(NODE, name)) for name, flag in _FLAGS]
-    stack: list[_Visit] = [(table, None, "", 0)]
-    while stack:
-        tbl, parent_id, parent_qual, ordinal = stack.pop()
-        scope_type = str(tbl.get_type())  # str on 3.11/3.12, a StrEnum member from 3.13
-        name = tbl.get_name()
-        lineno = tbl.get_lineno()
-        qualpath = f"{parent_qual}.{name}" if parent_qual else name
-        scope_id = stable_id(SYM_SCOPE, file_id, qualpath, lineno, scope_type, ordinal)
+    for tbl, scope_id, parent_id in scope_visits(table, file_id):
+        scope_type = str(tbl.get_type())
         facts.add_node(
             NodeRow(scope_id, SYM_SCOPE, path, file_id),
             {
                 "scope_id": scope_id,
                 "scope_type": scope_type,
-                "scope_name": name,
-                "lineno": lineno,
+                "scope_name": tbl.get_name(),
+                "lineno": tbl.get_lineno(),
                 "is_meta_scope": scope_type not in _PLAIN_SCOPES,
                 "path": path,
             },
@@ -86,7 +104,6 @@ def extract_symtables_table(table: symtable.SymbolTable, *, path: str, file_id: 
             for flag, flag_col in flag_cols:
                 flag_col.ids.append(symbol_id)
                 flag_col.values.append(flag(sym))
-        stack.extend(reversed(_children(tbl, scope_id, qualpath)))
     return facts
 
 

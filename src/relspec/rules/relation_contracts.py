@@ -53,6 +53,13 @@ def _extracted(
     return RelationContract(name, 1, layer, extractor, status, columns, description)
 
 
+def _cst(name: str, columns: tuple[RelationColumn, ...], description: str) -> RelationContract:
+    """A relation the LibCST layer extracts (``cst_extract``), implemented."""
+    return _extracted(
+        name, SourceKind.LIBCST, _CST, columns, description, DerivationStatus.IMPLEMENTED
+    )
+
+
 def _derived(name: str, columns: tuple[RelationColumn, ...], description: str) -> RelationContract:
     return RelationContract(
         name, 1, SourceKind.DERIVED, None, DerivationStatus.IMPLEMENTED, columns, description
@@ -80,10 +87,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
         "repo node, ``repo_id``).",
         DerivationStatus.IMPLEMENTED,
     ),
-    _extracted(
+    _cst(
         "cst_name_refs",
-        SourceKind.LIBCST,
-        _CST,
         (
             _id("name_ref_id", NodeKind.CST_NAME_REF),
             *_FILE,
@@ -93,10 +98,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
         ),
         "Name references (LibCST Name nodes in load/store/del context).",
     ),
-    _extracted(
+    _cst(
         "cst_imports",
-        SourceKind.LIBCST,
-        _CST,
         (
             _id("import_alias_id", NodeKind.CST_IMPORT_ALIAS),
             _id("import_id", NodeKind.CST_IMPORT, nullable=True),
@@ -106,17 +109,15 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _int("alias_bend", nullable=True),
             _str("kind"),
             _str("module", nullable=True),
-            _int("relative_level", "int32"),
+            _int("relative_level", "int32", nullable=True),  # None for a plain `import x`
             _str("name", nullable=True),
             _str("asname", nullable=True),
             _bool("is_star"),
         ),
         "One row per imported alias of an import statement (a star import is one row).",
     ),
-    _extracted(
+    _cst(
         "cst_defs",
-        SourceKind.LIBCST,
-        _CST,
         (
             _id("def_id", NodeKind.CST_DEF),
             *_FILE,
@@ -130,10 +131,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
         ),
         "Function and class definitions, with the span of their name.",
     ),
-    _extracted(
+    _cst(
         "cst_callsites",
-        SourceKind.LIBCST,
-        _CST,
         (
             _id("call_id", NodeKind.CST_CALLSITE),
             *_FILE,
@@ -147,10 +146,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
         ),
         "Call expressions, with the span of the callee.",
     ),
-    _extracted(
+    _cst(
         "callsite_qname_candidates",
-        SourceKind.LIBCST,
-        _CST,
         (
             _id("call_id", NodeKind.CST_CALLSITE),
             *_FILE,
@@ -161,10 +158,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
         "Qualified names a call's callee may refer to (LibCST QualifiedNameProvider), one row "
         "per candidate.",
     ),
-    _extracted(
+    _cst(
         "dim_qualified_names",
-        SourceKind.LIBCST,
-        _CST,
         (
             _id("qname_id", NodeKind.PY_QUALIFIED_NAME),
             _str("qname"),
@@ -175,10 +170,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
         ),
         "One row per definition site of a qualified name; qname_id is its PY_QUALIFIED_NAME.",
     ),
-    _extracted(
+    _cst(
         "type_exprs_norm",
-        SourceKind.LIBCST,
-        _CST,
         (
             _id("type_expr_id", NodeKind.TYPE_EXPR),
             _id("owner_def_id", NodeKind.CST_DEF),

@@ -253,7 +253,7 @@ def _type(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         dst_cols=("type_expr_id",),
         resolution_method="TYPE_ANNOTATION",
         project_select=("owner_def_id", "type_expr_id", "path", "bstart", "bend"),
-        added_literals=_FULL_CONFIDENCE,
+        added_literals=(*_FULL_CONFIDENCE, ColumnLiteral("annotation_origin", '"annotation"')),
     )
     inferred = _Variant(
         name="inferred_type_edges",
@@ -262,7 +262,11 @@ def _type(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         dst_cols=("type_id",),
         resolution_method="ANNOTATION_INFER",
         project_select=("owner_def_id", "type_id"),
-        added_literals=_NULL_SPAN + _FULL_CONFIDENCE,
+        added_literals=(
+            *_NULL_SPAN,
+            *_FULL_CONFIDENCE,
+            ColumnLiteral("inference_origin", '"inferred"'),
+        ),
     )
     return _edge_rules(template, SourceKind.LIBCST, (annotation,)) + _edge_rules(
         template, SourceKind.DERIVED, (inferred,)
