@@ -403,8 +403,21 @@ def latest_commit_metadata(path: PathLike) -> Mapping[str, Any] | None:
 
 
 def commit_history(path: PathLike) -> list[dict[str, Any]]:
-    """Every commit info of the table at ``path`` (custom metadata included), oldest first."""
+    """Every commit info of the table at ``path`` (custom metadata included), oldest first.
+
+    A local table's entries are read from its log files (``_local_commit_info``): an emptied or
+    garbled entry is a ``DeltaCorruptError`` naming it, not a gap that looks like cleaned-up
+    history; versions before a checkpoint whose files were cleaned up are simply absent.
+    """
     table = _open(path)
+    if not is_uri(path):
+        latest = int(table.version())
+        found = []
+        for version in range(latest + 1):
+            entry = _local_commit_info(Path(path), version)
+            if entry is not None:
+                found.append(dict(entry))
+        return found
     with _storage(path, "read the log of"):
         history: list[dict[str, Any]] = table.history()
     return sorted(history, key=lambda entry: int(entry["version"]))
