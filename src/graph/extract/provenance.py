@@ -13,6 +13,8 @@ is not an allowed source, the honest allowed one is used:
 - PY_SCOPE, PY_BINDING, PY_DEF_SITE, PY_USE_SITE, DEF_SITE_OF, USE_SITE_OF: ``derived`` (symtable
   scopes and symbols joined with LibCST name spans, as are BINDING_RESOLVES_TO's scope chains);
   SCOPE_BINDS: ``symtable`` (a table's symbols alone).
+- DF_DEF/DF_USE, STEP_DEF/STEP_USE, REACHES, BYTECODE_ANCHOR: ``derived`` (computed from the
+  bytecode layer's CFG joined with symtable, or its instructions' spans with LibCST's).
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ _NODE_SOURCE = {
     NodeKind.PY_BINDING: SourceKind.DERIVED,
     NodeKind.PY_DEF_SITE: SourceKind.DERIVED,
     NodeKind.PY_USE_SITE: SourceKind.DERIVED,
+    NodeKind.DF_DEF: SourceKind.DERIVED,
+    NodeKind.DF_USE: SourceKind.DERIVED,
 }
 
 _EDGE_ORIGIN = {
@@ -99,6 +103,10 @@ _EDGE_ORIGIN = {
     EdgeKind.DEF_SITE_OF: SourceKind.DERIVED,
     EdgeKind.USE_SITE_OF: SourceKind.DERIVED,
     EdgeKind.BINDING_RESOLVES_TO: SourceKind.DERIVED,
+    EdgeKind.STEP_DEF: SourceKind.DERIVED,
+    EdgeKind.STEP_USE: SourceKind.DERIVED,
+    EdgeKind.REACHES: SourceKind.DERIVED,
+    EdgeKind.BYTECODE_ANCHOR: SourceKind.DERIVED,
 }
 
 _new = tuple.__new__
