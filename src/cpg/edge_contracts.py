@@ -657,7 +657,10 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
     EdgeContract(
         kind=EdgeKind.STEP_DEF,
         group="bytecode_cfg_dataflow",
-        description="Instruction (or def event) to the binding it writes.",
+        description=(
+            "Def event (or instruction) to the binding it writes; a DF_DEF carries its"
+            " instruction and code unit itself."
+        ),
         src_kinds=(
             NodeKind.DF_DEF,
             NodeKind.BC_INSTR,
@@ -665,17 +668,21 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
         dst_kinds=(NodeKind.PY_BINDING,),
         requires_evidence_anchor=False,
         allowed_sources=(SourceKind.DERIVED,),
-        required_props=(
+        required_props=(),
+        optional_props=(
             prop("code_unit_id"),
             prop("instr_id"),
             prop("binding_id"),
+            prop("def_kind", "def_kind"),
         ),
-        optional_props=(prop("def_kind", "def_kind"),),
     ),
     EdgeContract(
         kind=EdgeKind.STEP_USE,
         group="bytecode_cfg_dataflow",
-        description="Instruction (or use event) to the binding it reads.",
+        description=(
+            "Use event (or instruction) to the binding it reads; a DF_USE carries its"
+            " instruction and code unit itself."
+        ),
         src_kinds=(
             NodeKind.DF_USE,
             NodeKind.BC_INSTR,
@@ -683,12 +690,13 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
         dst_kinds=(NodeKind.PY_BINDING,),
         requires_evidence_anchor=False,
         allowed_sources=(SourceKind.DERIVED,),
-        required_props=(
+        required_props=(),
+        optional_props=(
             prop("code_unit_id"),
             prop("instr_id"),
             prop("binding_id"),
+            prop("use_kind", "use_kind"),
         ),
-        optional_props=(prop("use_kind", "use_kind"),),
     ),
     EdgeContract(
         kind=EdgeKind.REACHES,
