@@ -832,7 +832,7 @@ DERIVATIONS: tuple[Derivation, ...] = (
         join_keys=("path", "bstart", "bend"),
         id_column="edge_id",
         id_recipe="edge_id('BYTECODE_ANCHOR', instr_id, cst_node_id)",
-        confidence_policy="offset_span 0.95; heuristic 0.6",
+        confidence_policy="offset_span 0.95; heuristic 0.6 (resolution_method, confidence)",
         ambiguity_policy="one anchor per instruction: the innermost node (last in pre-order)",
         status=DerivationStatus.IMPLEMENTED,
     ),

@@ -550,7 +550,10 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
     EdgeContract(
         kind=EdgeKind.BYTECODE_ANCHOR,
         group="bytecode_cfg_dataflow",
-        description="Bytecode instruction to the source node it maps to.",
+        description=(
+            "Bytecode instruction to the source node it maps to; the edge's resolution_method"
+            " is the mapping method and its confidence the score."
+        ),
         src_kinds=(NodeKind.BC_INSTR,),
         dst_kinds=_ANCHORED_SYNTAX_KINDS,
         requires_evidence_anchor=False,
@@ -558,13 +561,12 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
             SourceKind.DERIVED,
             SourceKind.DIS,
         ),
-        required_props=(
-            prop("mapping_method", "mapping_method"),
-            prop("score"),
-        ),
+        required_props=(),
         optional_props=(
             prop("anchor_kind"),
+            prop("mapping_method", "mapping_method"),
             prop("notes"),
+            prop("score"),
         ),
     ),
     EdgeContract(

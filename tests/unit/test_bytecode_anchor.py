@@ -38,7 +38,7 @@ def anchors(facts: FileFacts, data: bytes) -> Iterator[Anchor]:
                 str(props[(instr.node_id, "baseopname")]),
                 str(props.get((instr.node_id, "argrepr"), "")),
                 data[instr.bstart : instr.bend].decode(),
-                str(props[(edge.edge_id, "mapping_method")]),
+                str(edge.resolution_method),
                 target.node_kind,
                 data[target.bstart : target.bend].decode(),
                 instr,

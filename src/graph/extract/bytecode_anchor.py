@@ -17,6 +17,9 @@ nodes byte spans in the same file coordinates. The rule, per instruction with a 
 
 Comments (CST_COMMENT) are never anchors. The layer reads only rows: the BC_INSTR nodes of the
 bytecode layer and the CST nodes of the LibCST layer, so a file LibCST rejects has no anchors.
+
+The mapping method is the edge's ``resolution_method`` and the score its ``confidence``, not
+props: anchors are about one edge per instruction, and two prop rows each would triple them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Iterable
 
 from generated.cpg_contracts import EdgeKind, NodeKind
 from graph.extract.provenance import edge_row
-from graph.extract.rows import EDGE, FileFacts, NodeRow
+from graph.extract.rows import FileFacts, NodeRow
 
 BYTECODE_ANCHOR = EdgeKind.BYTECODE_ANCHOR.value
 BC_INSTR = NodeKind.BC_INSTR.value
@@ -62,8 +65,6 @@ def extract_bytecode_anchors(nodes: Iterable[NodeRow], *, path: str, file_id: st
     missing = sorted({span for _, span in instrs if span not in exact})
     containing = _innermost_containing(syntax, missing)
     edges = facts.edges
-    method_column = facts.column(EDGE, "mapping_method")
-    score_column = facts.column(EDGE, "score")
     for instr_id, span in instrs:
         target = exact.get(span)
         if target is not None:
@@ -83,10 +84,6 @@ def extract_bytecode_anchors(nodes: Iterable[NodeRow], *, path: str, file_id: st
             confidence=score,
         )
         edges.append(edge)
-        method_column.ids.append(edge.edge_id)
-        method_column.values.append(method)
-        score_column.ids.append(edge.edge_id)
-        score_column.values.append(score)
     return facts
 
 
