@@ -48,20 +48,12 @@ def extract_bytecode_anchors(nodes: Iterable[NodeRow], *, path: str, file_id: st
     """BYTECODE_ANCHOR edges from the BC_INSTR rows among ``nodes`` to the CST rows among them
     (in the order the layers emitted them: CST nodes in pre-order)."""
     facts = FileFacts()
-    instrs: list[tuple[str, _Span]] = []
-    syntax: list[tuple[str, _Span]] = []
-    for row in nodes:
-        if row.bstart is None or row.bend is None or row.bstart == row.bend:
-            continue
-        if row.node_kind == BC_INSTR:
-            instrs.append((row.node_id, (row.bstart, row.bend)))
-        elif row.node_kind in _ANCHOR_KINDS:
-            syntax.append((row.node_id, (row.bstart, row.bend)))
+    spanned = [row for row in nodes if row.bstart is not None and row.bstart != row.bend]
+    instrs = [(row.node_id, _span(row)) for row in spanned if row.node_kind == BC_INSTR]
+    syntax = [(row.node_id, _span(row)) for row in spanned if row.node_kind in _ANCHOR_KINDS]
     if not instrs or not syntax:
         return facts
-    exact: dict[_Span, str] = {}
-    for node_id, span in syntax:
-        exact[span] = node_id  # pre-order: a later node with the same span is deeper
+    exact = {span: node_id for node_id, span in syntax}  # pre-order: the later, deeper one wins
     missing = sorted({span for _, span in instrs if span not in exact})
     containing = _innermost_containing(syntax, missing)
     edges = facts.edges
@@ -85,6 +77,11 @@ def extract_bytecode_anchors(nodes: Iterable[NodeRow], *, path: str, file_id: st
         )
         edges.append(edge)
     return facts
+
+
+def _span(row: NodeRow) -> _Span:
+    assert row.bstart is not None and row.bend is not None
+    return row.bstart, row.bend
 
 
 def _innermost_containing(

@@ -18,7 +18,13 @@ symtable lacks (``__module__``, ``__qualname__``, ``__classcell__``, ``__annotat
 body's ``__class__`` cell), and flow between units: a call, a nested function writing a cell, or
 another module rebinding a global is not a definition here, so for names other than fast locals
 REACHES says what this unit's own code may have stored last (confidence 0.8; fast locals 0.95).
-A use no definition reaches gets its value from outside the unit (or is unbound).
+Nor are names bound out of sight of the opcodes (``from m import *``, ``exec``, writes through
+``locals()``/``globals()``). A use no definition reaches gets its value from outside the unit (or
+is unbound).
+
+The opcode table is CPython 3.11's. On 3.12+ (bytecode read through ``dis``) an inlined
+comprehension's variables (PEP 709) are not in the enclosing unit's table and are skipped, and
+superinstructions naming two variables are not classified.
 
 Bound: ``MAX_REACHES`` edges per code unit. Above it the unit keeps its DF_DEF/DF_USE/STEP_* rows
 and gets no REACHES, and a DIAG ``reaches-bound`` names it (a generated table with thousands of
@@ -182,12 +188,8 @@ class _Unit:
         """Emit the DF nodes of ``sites`` (instruction index, variable, kind) and their STEP
         edges; returns the node ids. A parameter's definition has no span of its own."""
         flow, facts, path, file_id = self.flow, self.facts, self.path, self.file_id
-        unit_id, instr_ids, spans, bindings = (
-            flow.unit_id,
-            flow.instr_ids,
-            flow.spans,
-            self.bindings,
-        )
+        unit_id, instr_ids, spans = flow.unit_id, flow.instr_ids, flow.spans
+        bindings = self.bindings
         # Columns in the order add_node would create them; STEP_* edges have no props.
         df_col, binding_col, instr_col, unit_col, kind_col = (
             facts.column(NODE, key) for key in (*_NODE_PROPS, kind_prop)

@@ -12,11 +12,11 @@ name-binding layer joins its name sites with the symtable (``name_binding``). Da
 (``bytecode_anchor``) joins the instructions' spans with the CST nodes'.
 
 A stage that fails adds a DIAG and skips only what depends on it: a decode failure leaves PY_FILE
-(+ PY_MODULE) and the tree-sitter rows of the raw bytes; a LibCST failure skips the CST rows and
-bindings; a parse failure skips symtable, bindings and bytecode (tree-sitter recovers from syntax
-errors: its rows stay, with ERROR and MISSING nodes at the broken spans); a symtable failure skips
-bindings and bytecode (compile runs the same pass); a compile failure (``return`` outside a
-function) keeps AST and symtable rows.
+(+ PY_MODULE) and the tree-sitter rows of the raw bytes; a LibCST failure skips the CST rows,
+bindings and anchors; a parse failure skips symtable, bindings and bytecode (tree-sitter recovers
+from syntax errors: its rows stay, with ERROR and MISSING nodes at the broken spans); a symtable
+failure skips bindings and bytecode (compile runs the same pass); a compile failure (``return``
+outside a function) keeps AST and symtable rows. Data flow and anchors need bytecode.
 
 Warnings are recorded, not printed, through ``warnings.catch_warnings``, which swaps process-global
 state: run files in parallel with processes, not threads.
