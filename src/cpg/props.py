@@ -40,7 +40,8 @@ PROP_ENUMS: tuple[PropEnum, ...] = (
     PropEnum("callee_shape", ("NAME", "ATTRIBUTE", "SUBSCRIPT", "OTHER")),
     PropEnum("ctx_basic", ("Load", "Store", "Del")),
     PropEnum("ctx_full", ("Load", "Store", "Del", "Param")),
-    PropEnum("def_kind", ("function", "class", "lambda")),
+    # CST_DEF: function, class, lambda; DF_DEF (a data-flow definition): store, del, param
+    PropEnum("def_kind", ("function", "class", "lambda", "store", "del", "param")),
     PropEnum("def_site_kind", ("function", "class", "import", "assign", "param", "other")),
     PropEnum("expr_context", ("LOAD", "STORE", "DEL", "UNKNOWN")),
     PropEnum("expr_kind", ("annotation", "type_comment", "typing_alias", "other")),

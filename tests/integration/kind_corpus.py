@@ -12,7 +12,8 @@ CORPUS: dict[str, str | bytes] = {
     "pkg/__init__.py": '"""The package."""\nfrom pkg.flow import Box\n',
     # PY_MODULE, FILE_DECLARES_MODULE; AST_* and AST_PARENT_OF; SYM_SCOPE, SYM_SYMBOL,
     # SCOPE_PARENT; BC_CODE_UNIT, BC_INSTR, CFG_BLOCK, CFG_EXIT, CFG_NEXT, CFG_JUMP;
-    # TS_NODE, TS_PARENT_OF, FILE_CONTAINS
+    # TS_NODE, TS_PARENT_OF, FILE_CONTAINS; DF_DEF, DF_USE, STEP_DEF, STEP_USE, REACHES (n in
+    # total), BYTECODE_ANCHOR (every instruction with a span)
     "pkg/flow.py": '''\
 """Control flow of every shape the CFG distinguishes."""
 import os

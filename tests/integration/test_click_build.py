@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tests.integration.readme_queries import readme_query
 from tests.integration.test_graph_build import run_cli
 from tests.integration.test_source_roots_build import modules, packages
 
@@ -40,3 +41,15 @@ def test_click_builds_clean_with_click_module_names(tmp_path: Path) -> None:
     kinds = set(nodes["node_kind"])
     assert {"TS_NODE", "AST_CALL", "BC_INSTR"} <= kinds
     assert "DIAG" not in kinds and "TS_ERROR" not in kinds  # click parses cleanly
+    # the README's data-flow query: the rv of `return rv` in Command.main is the one stored
+    # just before it
+    reaching = readme_query("which definitions reach this use")["reaching_definitions"]
+    assert callable(reaching)
+    source = (folder / "core.py").read_bytes()
+    main = source.index(b"    def main(")
+    use = source.index(b"return rv", main) + len(b"return ")
+    store = source.index(b"rv = self.invoke(ctx)", main)
+    found = reaching(out, "core.py", use)
+    assert found.select("name", "def_kind", "bstart", "bend").rows() == [
+        ("rv", "store", store, store + 2)
+    ]

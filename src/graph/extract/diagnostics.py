@@ -3,7 +3,8 @@ being read. The HAS_DIAGNOSTIC edge from the file is not emitted here: the relsp
 ``diagnostic_edges`` makes it from the relation rows (``graph.rules``), its one producer.
 
 Stages and their ``diag_source`` (a SourceKind value): decode -> ``pipeline``, parse -> ``py_ast``,
-symtable -> ``symtable``, compile -> ``dis``, cst -> ``libcst``; the build's own stages, scan (a
+symtable -> ``symtable``, compile -> ``dis``, cst -> ``libcst``, dataflow (a code unit over the
+REACHES bound) -> ``derived``; the build's own stages, scan (a
 directory that cannot be listed) and extract (a worker that died, ran out of memory or time), ->
 ``pipeline``. A directory's DIAG hangs on PY_REPO, every other on the file's PY_FILE. Failures
 are ERROR, warnings recorded by ``warnings.catch_warnings`` (SyntaxWarning, DeprecationWarning for
@@ -39,6 +40,7 @@ STAGE_SOURCE: dict[str, str] = {
     "scan": SourceKind.PIPELINE.value,
     "extract": SourceKind.PIPELINE.value,
     "cst": SourceKind.LIBCST.value,
+    "dataflow": SourceKind.DERIVED.value,
 }
 
 
