@@ -15,7 +15,7 @@ import jinja2
 
 from cpg.spec_set import SpecSet
 from generator import catalog_view, view_models
-from generator.formatting import format_python
+from generator.formatting import Formatter
 from generator.pycode import UnusableNamesError, collected_name_errors, literal
 from storage.deltalake.registry_models import combined_fingerprint
 
@@ -167,12 +167,15 @@ def finalize(
     write_cache: bool,
 ) -> dict[str, str]:
     """The final content of each file: black's output, skipped when the render already equals
-    the file on disk (which black produced, and black is idempotent)."""
+    the file on disk (which black produced, and black is idempotent), else asked of black only
+    for the units of the render that neither the file on disk nor the cache holds."""
     python = {output.name for output in OUTPUT_FILES if output.python}
+    formatter = Formatter(cache_dir, write_cache=write_cache)
     final: dict[str, str] = {}
     for name, text in rendered.items():
         if name not in python or on_disk.get(name) == text:
             final[name] = text
         else:
-            final[name] = format_python(text, name, cache_dir=cache_dir, write_cache=write_cache)
+            final[name] = formatter.format(text, name, on_disk.get(name))
+    formatter.flush()
     return final
