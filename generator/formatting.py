@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.black_units import LINE_LENGTH, UnitKeys, stable, units
-from generator.outline import NoOutlineError, parse
+from generator.outline import SPLIT_LINES, NoOutlineError, parse
 
 UNITS_FILE = "stable-units.bin"
 """The cache of unit keys black left unchanged: 16-byte keys, one after another."""
@@ -84,18 +84,24 @@ def _black_or_nothing(text: str) -> str:
 
 
 class Formatter:
-    """Formats the renders of one run; ``flush`` stores what it learned in the cache."""
+    """Formats the renders of one run; ``flush`` stores what it learned in the cache.
 
-    def __init__(self, cache_dir: Path | None, *, write_cache: bool) -> None:
+    ``split_lines``: nodes at least this long are cut into units (tests cut every node).
+    """
+
+    def __init__(
+        self, cache_dir: Path | None, *, write_cache: bool, split_lines: int = SPLIT_LINES
+    ) -> None:
         self.cache_dir = cache_dir
         self.write_cache = write_cache
+        self.split_lines = split_lines
         self._known: set[bytes] | None = None
         self._new: set[bytes] = set()
 
     def format(self, text: str, name: str, on_disk: str | None) -> str:
         """black's output for ``text`` (``on_disk``: the file it replaces, black's output)."""
         try:
-            outline = parse(text)
+            outline = parse(text, split_lines=self.split_lines)
         except NoOutlineError:
             return self._whole(text, name)
         nodes = units(outline)
@@ -104,7 +110,7 @@ class Formatter:
         known = self._known_keys()
         new = [index for index, key in enumerate(keys) if key not in known]
         if new and on_disk is not None:
-            written = _disk_keys(on_disk)
+            written = _disk_keys(on_disk, self.split_lines)
             self._learn(keys[index] for index in new if keys[index] in written)
             new = [index for index in new if keys[index] not in written]
         if not new:
@@ -149,10 +155,10 @@ class Formatter:
         self._new = set()
 
 
-def _disk_keys(text: str) -> set[bytes]:
+def _disk_keys(text: str, split_lines: int) -> set[bytes]:
     """The unit keys of a file black wrote (none if it has no outline)."""
     try:
-        outline = parse(text)
+        outline = parse(text, split_lines=split_lines)
     except NoOutlineError:
         return set()
     exact = UnitKeys(outline, _salt())
