@@ -11,8 +11,10 @@ Units whose key is new are checked in a reduced module that keeps each one with 
 bracket kept, enough items to keep a long bracket long): black's output for that module is
 cut along the same outline and each new unit must come back unchanged.
 
-A unit's **shape key** is its key computed over shapes (``generator.shapes``): units that
-differ only in names or plain strings share it, and black is asked about one of them.
+A unit's **shape key** is its key computed over shapes (``generator.shapes``, line by line; a
+line seen once is not shaped again, and a line that starts or ends inside a multi-line string
+is kept as it is): units that differ only in names or plain strings share it, and black is
+asked about one of them.
 """
 
 from __future__ import annotations
@@ -46,10 +48,21 @@ class UnitKeys:
     shaped: bool = False
     _digests: dict[int, bytes] = field(default_factory=dict)
     _contexts: dict[int, bytes] = field(default_factory=dict)
+    _shapes: dict[str, str] = field(default_factory=dict)
 
     def _text(self, start: int, end: int) -> bytes:
-        text = self.outline.text(start, end)
-        return (shape(text) if self.shaped else text).encode()
+        if not self.shaped:
+            return self.outline.text(start, end).encode()
+        shapes = self._shapes
+        lines, in_string = self.outline.lines, self.outline.in_string
+        shaped = []
+        for index in range(start, end):
+            line = lines[index]
+            found = line if in_string[index] else shapes.get(line)
+            if found is None:
+                found = shapes[line] = shape(line)
+            shaped.append(found)
+        return "".join(shaped).encode()
 
     def digest(self, node: Node) -> bytes:
         """A hash of the node's whole text (lead comments included, blank lines before not)."""

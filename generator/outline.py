@@ -59,10 +59,12 @@ class Node:
 
 @dataclass
 class Outline:
-    """A module's lines (each ending in a newline) and its top-level units."""
+    """A module's lines (each ending in a newline), its top-level units, and which lines start
+    or end inside a multi-line string."""
 
     lines: list[str]
     roots: list[Node]
+    in_string: list[bool]
 
     def text(self, start: int, end: int) -> str:
         return "".join(self.lines[start:end])
@@ -98,89 +100,74 @@ def parse(text: str, *, split_lines: int = SPLIT_LINES) -> Outline:
         roots = [Node(0, 0, len(lines))]
     for index, node in enumerate(roots):
         node.index = index
-    return Outline(lines, roots)
+    in_string = [a or b for a, b in zip(info.in_string, info.ends_in_string, strict=True)]
+    return Outline(lines, roots, in_string)
 
 
 def _scan(lines: list[str]) -> _Lines:
-    info = _Lines([], [], [], [], [], [], [])
-    indents, nets, closes, lasts, heads = (
-        info.indent,
-        info.net,
-        info.lead_close,
-        info.last,
-        info.head,
-    )
-    in_strings, ends_in_strings = info.in_string, info.ends_in_string
+    rows: list[tuple[int, int, int, str, str, bool, bool]] = []
+    seen: dict[str, tuple[int, int, int, str, str, bool, bool]] = {}
     open_quote: str | None = None
     for line in lines:
-        body = line[:-1]
-        starts_in_string = open_quote is not None
-        if starts_in_string or '"""' in body or "'''" in body:
-            code, open_quote = _string_line(body, open_quote)
-            if code is None:
-                _append(info, 0 if body.strip() else -1, 0, 0, "", "", True, True)
-                continue
-        elif "'" in body or '"' in body:
-            code = _STRING.sub('""', body)
-            if "#" in code:
-                code = code[: code.index("#")]
-            if code.count('"') % 2 or "'" in code:
-                raise NoOutlineError("a string that does not close on its line")
-        else:
-            code = body
-        if "#" in code:
-            code = code[: code.index("#")]
-        stripped = code.strip(" ")
-        if not stripped and not starts_in_string:
-            if body.strip():  # a comment line
-                indents.append(len(body) - len(body.lstrip(" ")))
-                nets.append(0)
-                closes.append(0)
-                lasts.append("")
-                heads.append(body.lstrip(" "))
-                in_strings.append(False)
-                ends_in_strings.append(open_quote is not None)
-                continue
-            _append(info, -1, 0, 0, "", "", False, False)
-            continue
-        if stripped.endswith("\\"):
-            raise NoOutlineError("backslash continuation")
-        indents.append(0 if starts_in_string else len(body) - len(body.lstrip(" ")))
-        nets.append(
-            code.count("(")
-            + code.count("[")
-            + code.count("{")
-            - code.count(")")
-            - code.count("]")
-            - code.count("}")
-        )
-        closes.append(0 if starts_in_string else len(stripped) - len(stripped.lstrip(CLOSERS)))
-        lasts.append("" if open_quote is not None or not stripped else stripped[-1])
-        heads.append(body.lstrip(" "))
-        in_strings.append(starts_in_string)
-        ends_in_strings.append(open_quote is not None)
+        row = seen.get(line) if open_quote is None else None
+        if row is None:
+            row, open_quote = _facts(line[:-1], open_quote)
+            if not row[6] and not row[5]:  # a line that neither starts nor ends in a string
+                seen[line] = row
+        rows.append(row)
     if open_quote is not None:
         raise NoOutlineError("unterminated multi-line string")
-    return info
+    if not rows:
+        return _Lines([], [], [], [], [], [], [])
+    columns = list(zip(*rows, strict=True))
+    return _Lines(*(list(column) for column in columns))
 
 
-def _append(
-    info: _Lines,
-    indent: int,
-    net: int,
-    lead_close: int,
-    last: str,
-    head: str,
-    in_string: bool,
-    ends_in_string: bool,
-) -> None:
-    info.indent.append(indent)
-    info.net.append(net)
-    info.lead_close.append(lead_close)
-    info.last.append(last)
-    info.head.append(head)
-    info.in_string.append(in_string)
-    info.ends_in_string.append(ends_in_string)
+def _facts(
+    body: str, open_quote: str | None
+) -> tuple[tuple[int, int, int, str, str, bool, bool], str | None]:
+    """What the parser needs of one line, and the quote of a string still open after it."""
+    starts_in_string = open_quote is not None
+    if starts_in_string or '"""' in body or "'''" in body:
+        code, open_quote = _string_line(body, open_quote)
+        if code is None:
+            return (0 if body.strip() else -1, 0, 0, "", "", True, True), open_quote
+    elif "'" in body or '"' in body:
+        code = _STRING.sub('""', body)
+        if "#" in code:
+            code = code[: code.index("#")]
+        if code.count('"') % 2 or "'" in code:
+            raise NoOutlineError("a string that does not close on its line")
+    else:
+        code = body
+    if "#" in code:
+        code = code[: code.index("#")]
+    stripped = code.strip(" ")
+    ends_in_string = open_quote is not None
+    head = body.lstrip(" ")
+    if not stripped and not starts_in_string:
+        if head:  # a comment line
+            return (len(body) - len(head), 0, 0, "", head, False, ends_in_string), open_quote
+        return (-1, 0, 0, "", "", False, False), open_quote
+    if stripped.endswith("\\"):
+        raise NoOutlineError("backslash continuation")
+    net = (
+        code.count("(")
+        + code.count("[")
+        + code.count("{")
+        - code.count(")")
+        - code.count("]")
+        - code.count("}")
+    )
+    return (
+        0 if starts_in_string else len(body) - len(head),
+        net,
+        0 if starts_in_string else len(stripped) - len(stripped.lstrip(CLOSERS)),
+        "" if ends_in_string or not stripped else stripped[-1],
+        head,
+        starts_in_string,
+        ends_in_string,
+    ), open_quote
 
 
 def _string_line(body: str, open_quote: str | None) -> tuple[str | None, str | None]:

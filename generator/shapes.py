@@ -32,7 +32,10 @@ _PLAIN_CONTENT = re.compile(r"(?:[!#-&(-\[\]-~](?:[ !#-&(-\[\]-~]*[!#-&(-\[\]-~]
 
 def shape(text: str) -> str:
     """``text`` with each distinct ASCII name replaced by its own stand-in of the same length
-    (numbered in order of first appearance) and each plain string's content by ``x``s."""
+    (numbered in order of first appearance) and each plain string's content by ``x``s.
+
+    ``text`` must not start or end inside a string that spans lines (it would be read as
+    code)."""
     names: dict[str, str] = {}
     per_length: dict[int, int] = {}
 
