@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,21 +75,36 @@ class Result:
         return self.median_s / self.floor_s
 
 
+_LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+"""Runs a command and reports its wall time, peak RSS (KiB) and exit code. A small process
+forks the command, so the peak is the command's own: a child forked from the benchmark would
+start out with the benchmark's memory (the scaled specs) counted in its peak."""
+
+
 def run(command: tuple[str, ...], cwd: Path, env: dict[str, str]) -> Sample:
     """Run ``command`` to completion; fail loudly on a non-zero exit."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    result = subprocess.run(
+        (sys.executable, "-S", "-c", _LAUNCHER, *command),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        err = process.stderr.read().decode() if process.stderr else ""
-        raise SystemExit(f"{' '.join(command)} exited {code}\n{err}")
-    if process.stderr:
-        process.stderr.close()
-    return Sample(elapsed, usage.ru_maxrss / 1024)
+    fields = result.stdout.split()
+    if result.returncode != 0 or len(fields) != 3 or fields[2] != "0":
+        raise SystemExit(f"{' '.join(command)} failed\n{result.stderr}")
+    return Sample(float(fields[0]), int(fields[1]) / 1024)
 
 
 def project_copy(source: Path, target: Path) -> Path:
