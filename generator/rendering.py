@@ -15,7 +15,6 @@ import jinja2
 
 from cpg.spec_set import SpecSet
 from generator import catalog_view, view_models
-from generator.formatting import format_python
 from generator.pycode import UnusableNamesError, collected_name_errors, literal
 from storage.deltalake.registry_models import combined_fingerprint
 
@@ -167,12 +166,16 @@ def finalize(
     write_cache: bool,
 ) -> dict[str, str]:
     """The final content of each file: black's output, skipped when the render already equals
-    the file on disk (which black produced, and black is idempotent)."""
+    the file on disk (which black produced, and black is idempotent), else asked of black only
+    for the units of the render that neither the file on disk nor the cache holds."""
     python = {output.name for output in OUTPUT_FILES if output.python}
-    final: dict[str, str] = {}
-    for name, text in rendered.items():
-        if name not in python or on_disk.get(name) == text:
-            final[name] = text
-        else:
-            final[name] = format_python(text, name, cache_dir=cache_dir, write_cache=write_cache)
+    changed = [name for name in python & set(rendered) if on_disk.get(name) != rendered[name]]
+    final = dict(rendered)
+    if changed:
+        from generator.formatting import Formatter  # black's machinery: only for what differs
+
+        formatter = Formatter(cache_dir, write_cache=write_cache)
+        for name in sorted(changed):
+            final[name] = formatter.format(rendered[name], name, on_disk.get(name))
+        formatter.flush()
     return final

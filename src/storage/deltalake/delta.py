@@ -24,12 +24,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.fs as pa_fs
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
@@ -39,6 +37,10 @@ from storage.faults import fault_point
 from storage.native_stderr import held_native_stderr
 from storage.spec_codec import RegistryDecodeError
 from storage.table_order import SortSpec, sort_table
+
+if TYPE_CHECKING:  # imported where used: a registry read needs neither
+    import pyarrow.compute as pc
+    import pyarrow.fs as pa_fs
 
 PathLike = Location
 
@@ -496,6 +498,8 @@ def _native_files(path: PathLike) -> pa_fs.FileSystem | None:
     """
     if is_uri(path):
         return None
+    import pyarrow.fs as pa_fs
+
     return pa_fs.SubTreeFileSystem(str(Path(path).resolve()), pa_fs.LocalFileSystem())
 
 
