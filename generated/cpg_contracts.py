@@ -11,6 +11,49 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+__all__ = [
+    "DERIVATIONS",
+    "EDGE_CONTRACTS",
+    "NODE_CONTRACTS",
+    "PROP_ENUMS",
+    "PROP_ENUM_TYPES",
+    "AstAttrType",
+    "AstCallType",
+    "AstDefType",
+    "AstNameType",
+    "BaseShape",
+    "BindingKind",
+    "CalleeShape",
+    "CtxBasic",
+    "CtxFull",
+    "DefKind",
+    "DefSiteKind",
+    "Derivation",
+    "EdgeContract",
+    "EdgeKind",
+    "ExprContext",
+    "ExprKind",
+    "IndexFormat",
+    "LiteralKind",
+    "MappingMethod",
+    "NodeContract",
+    "NodeKind",
+    "OriginQname",
+    "OriginScip",
+    "OriginType",
+    "OriginTypeExpr",
+    "OriginTypeNode",
+    "ParamKind",
+    "PropContract",
+    "QnameSource",
+    "ResolutionKind",
+    "Role",
+    "Severity",
+    "SourceKind",
+    "UseKind",
+    "Variance",
+]
+
 
 class SourceKind(StrEnum):
     """Where CPG facts come from."""
@@ -137,6 +180,253 @@ class EdgeKind(StrEnum):
     USE_SITE_OF = "USE_SITE_OF"
 
 
+class AstAttrType(StrEnum):
+    """The values of the prop enum AstAttrType."""
+
+    ATTRIBUTE = "Attribute"
+
+
+class AstCallType(StrEnum):
+    """The values of the prop enum AstCallType."""
+
+    CALL = "Call"
+
+
+class AstDefType(StrEnum):
+    """The values of the prop enum AstDefType."""
+
+    FUNCTION_DEF = "FunctionDef"
+    ASYNC_FUNCTION_DEF = "AsyncFunctionDef"
+    CLASS_DEF = "ClassDef"
+    LAMBDA = "Lambda"
+
+
+class AstNameType(StrEnum):
+    """The values of the prop enum AstNameType."""
+
+    NAME = "Name"
+
+
+class BaseShape(StrEnum):
+    """The values of the prop enum BaseShape."""
+
+    NAME = "NAME"
+    ATTRIBUTE = "ATTRIBUTE"
+    CALL = "CALL"
+    SUBSCRIPT = "SUBSCRIPT"
+    OTHER = "OTHER"
+
+
+class BindingKind(StrEnum):
+    """The values of the prop enum BindingKind."""
+
+    LOCAL = "local"
+    PARAM = "param"
+    IMPORT = "import"
+    GLOBAL_REF = "global_ref"
+    NONLOCAL_REF = "nonlocal_ref"
+    FREE_REF = "free_ref"
+    NAMESPACE = "namespace"
+    ANNOT_ONLY = "annot_only"
+    UNKNOWN = "unknown"
+
+
+class CalleeShape(StrEnum):
+    """The values of the prop enum CalleeShape."""
+
+    NAME = "NAME"
+    ATTRIBUTE = "ATTRIBUTE"
+    SUBSCRIPT = "SUBSCRIPT"
+    OTHER = "OTHER"
+
+
+class CtxBasic(StrEnum):
+    """The values of the prop enum CtxBasic."""
+
+    LOAD = "Load"
+    STORE = "Store"
+    DEL = "Del"
+
+
+class CtxFull(StrEnum):
+    """The values of the prop enum CtxFull."""
+
+    LOAD = "Load"
+    STORE = "Store"
+    DEL = "Del"
+    PARAM = "Param"
+
+
+class DefKind(StrEnum):
+    """The values of the prop enum DefKind."""
+
+    FUNCTION = "function"
+    CLASS = "class"
+    LAMBDA = "lambda"
+
+
+class DefSiteKind(StrEnum):
+    """The values of the prop enum DefSiteKind."""
+
+    FUNCTION = "function"
+    CLASS = "class"
+    IMPORT = "import"
+    ASSIGN = "assign"
+    PARAM = "param"
+    OTHER = "other"
+
+
+class ExprContext(StrEnum):
+    """The values of the prop enum ExprContext."""
+
+    LOAD = "LOAD"
+    STORE = "STORE"
+    DEL = "DEL"
+    UNKNOWN = "UNKNOWN"
+
+
+class ExprKind(StrEnum):
+    """The values of the prop enum ExprKind."""
+
+    ANNOTATION = "annotation"
+    TYPE_COMMENT = "type_comment"
+    TYPING_ALIAS = "typing_alias"
+    OTHER = "other"
+
+
+class IndexFormat(StrEnum):
+    """The values of the prop enum IndexFormat."""
+
+    SCIP = "scip"
+
+
+class LiteralKind(StrEnum):
+    """The values of the prop enum LiteralKind."""
+
+    STRING = "string"
+    BYTES = "bytes"
+    INT = "int"
+    FLOAT = "float"
+    COMPLEX = "complex"
+    BOOL = "bool"
+    NONE = "none"
+    ELLIPSIS = "ellipsis"
+    FSTRING = "fstring"
+    OTHER = "other"
+
+
+class MappingMethod(StrEnum):
+    """The values of the prop enum MappingMethod."""
+
+    LINE_TABLE = "line_table"
+    OFFSET_SPAN = "offset_span"
+    HEURISTIC = "heuristic"
+
+
+class OriginQname(StrEnum):
+    """The values of the prop enum OriginQname."""
+
+    DERIVED = "derived"
+    LIBCST = "libcst"
+
+
+class OriginScip(StrEnum):
+    """The values of the prop enum OriginScip."""
+
+    SCIP = "scip"
+
+
+class OriginType(StrEnum):
+    """The values of the prop enum OriginType."""
+
+    INFERRED = "inferred"
+    RUNTIME = "runtime"
+    HEURISTIC = "heuristic"
+
+
+class OriginTypeExpr(StrEnum):
+    """The values of the prop enum OriginTypeExpr."""
+
+    ANNOTATION = "annotation"
+    TYPE_COMMENT = "type_comment"
+    OTHER = "other"
+
+
+class OriginTypeNode(StrEnum):
+    """The values of the prop enum OriginTypeNode."""
+
+    ANNOTATION = "annotation"
+    INFERRED = "inferred"
+    RUNTIME = "runtime"
+    HEURISTIC = "heuristic"
+
+
+class ParamKind(StrEnum):
+    """The values of the prop enum ParamKind."""
+
+    POSITIONAL = "positional"
+    VARARG = "vararg"
+    KWONLY = "kwonly"
+    VARKW = "varkw"
+
+
+class QnameSource(StrEnum):
+    """The values of the prop enum QnameSource."""
+
+    QUALIFIED_NAME_PROVIDER = "QualifiedNameProvider"
+    FULLY_QUALIFIED_NAME_PROVIDER = "FullyQualifiedNameProvider"
+    SYNTACTIC = "syntactic"
+    OTHER = "other"
+
+
+class ResolutionKind(StrEnum):
+    """The values of the prop enum ResolutionKind."""
+
+    GLOBAL = "GLOBAL"
+    NONLOCAL = "NONLOCAL"
+    FREE = "FREE"
+    UNKNOWN = "UNKNOWN"
+
+
+class Role(StrEnum):
+    """The values of the prop enum Role."""
+
+    SYNTAX = "syntax"
+    SCOPE = "scope"
+    SYMBOL = "symbol"
+    FLOW = "flow"
+    DIAG = "diag"
+    RUNTIME = "runtime"
+    TYPE = "type"
+
+
+class Severity(StrEnum):
+    """The values of the prop enum Severity."""
+
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class UseKind(StrEnum):
+    """The values of the prop enum UseKind."""
+
+    READ = "read"
+    WRITE = "write"
+    DEL = "del"
+    CALL = "call"
+    IMPORT = "import"
+    OTHER = "other"
+
+
+class Variance(StrEnum):
+    """The values of the prop enum Variance."""
+
+    INVARIANT = "invariant"
+    COVARIANT = "covariant"
+    CONTRAVARIANT = "contravariant"
+
+
 @dataclass(frozen=True)
 class PropContract:
     """A property a contract requires or allows: key, value type, enum name and values."""
@@ -247,6 +537,39 @@ PROP_ENUMS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "severity": ("INFO", "WARNING", "ERROR"),
         "use_kind": ("read", "write", "del", "call", "import", "other"),
         "variance": ("invariant", "covariant", "contravariant"),
+    },
+)
+
+PROP_ENUM_TYPES: Final[Mapping[str, type[StrEnum]]] = MappingProxyType(
+    {
+        "ast_attr_type": AstAttrType,
+        "ast_call_type": AstCallType,
+        "ast_def_type": AstDefType,
+        "ast_name_type": AstNameType,
+        "base_shape": BaseShape,
+        "binding_kind": BindingKind,
+        "callee_shape": CalleeShape,
+        "ctx_basic": CtxBasic,
+        "ctx_full": CtxFull,
+        "def_kind": DefKind,
+        "def_site_kind": DefSiteKind,
+        "expr_context": ExprContext,
+        "expr_kind": ExprKind,
+        "index_format": IndexFormat,
+        "literal_kind": LiteralKind,
+        "mapping_method": MappingMethod,
+        "origin_qname": OriginQname,
+        "origin_scip": OriginScip,
+        "origin_type": OriginType,
+        "origin_type_expr": OriginTypeExpr,
+        "origin_type_node": OriginTypeNode,
+        "param_kind": ParamKind,
+        "qname_source": QnameSource,
+        "resolution_kind": ResolutionKind,
+        "role": Role,
+        "severity": Severity,
+        "use_kind": UseKind,
+        "variance": Variance,
     },
 )
 

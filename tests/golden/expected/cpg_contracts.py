@@ -11,6 +11,22 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+__all__ = [
+    "DERIVATIONS",
+    "EDGE_CONTRACTS",
+    "NODE_CONTRACTS",
+    "PROP_ENUMS",
+    "PROP_ENUM_TYPES",
+    "DefKind",
+    "Derivation",
+    "EdgeContract",
+    "EdgeKind",
+    "NodeContract",
+    "NodeKind",
+    "PropContract",
+    "SourceKind",
+]
+
 
 class SourceKind(StrEnum):
     """Where CPG facts come from."""
@@ -30,6 +46,13 @@ class EdgeKind(StrEnum):
     """Every edge kind of the CPG."""
 
     DEFINES = "DEFINES"
+
+
+class DefKind(StrEnum):
+    """The values of the prop enum DefKind."""
+
+    FUNCTION = "function"
+    LAMBDA = "lambda"
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,8 @@ class Derivation:
 PROP_ENUMS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {"def_kind": ("function", "lambda")},
 )
+
+PROP_ENUM_TYPES: Final[Mapping[str, type[StrEnum]]] = MappingProxyType({"def_kind": DefKind})
 
 NODE_CONTRACTS: Final[Mapping[NodeKind, NodeContract]] = MappingProxyType(
     {
