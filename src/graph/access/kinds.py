@@ -14,7 +14,7 @@ Edge views can also carry props of their endpoints (``src_props``, ``dst_props``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
@@ -90,13 +90,14 @@ class KindFilter:
 
 
 class KindScan(Scan[R]):
-    """The rows of one kind with typed prop columns; see the module docstring."""
+    """The rows of one kind with typed prop columns; see the module docstring. ``props`` opens
+    a props table by name, when a chunk first needs it."""
 
     def __init__(
         self,
         spec: KindSpec,
         table: OpenTable,
-        props: Mapping[str, OpenTable],
+        props: Callable[[str], OpenTable],
         shape: RowShape[R],
         *,
         rows: KindFilter = KindFilter(),
@@ -239,7 +240,7 @@ class KindScan(Scan[R]):
                 & (pc.field("entity_id") <= bounds["max"])
             )
             lanes = sorted({p.lane for p in mine})
-            found[name] = self._props[name].dataset.to_table(
+            found[name] = self._props(name).dataset.to_table(
                 columns=["entity_id", "prop_key", *lanes], filter=where
             )
         return found
