@@ -6,6 +6,7 @@ view model built from validated identifiers; registry strings only ever become l
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -180,20 +181,32 @@ def _class_names(values: Sequence[str], table: str, column: str) -> dict[str, st
     return names
 
 
+_NOT_NAME = re.compile(r"[^A-Z0-9_]+")
+
+
+def _value_members(values: Sequence[str]) -> dict[str, str]:
+    """Member names of a prop enum's values: the value in upper snake case where that makes a
+    safe, unique name (``FunctionDef`` -> ``FUNCTION_DEF``), else ``VALUE_<position>``. Values
+    are data, not names: any text is a value, and it survives as the member's literal value."""
+    names: dict[str, str] = {}
+    for index, value in enumerate(values):
+        name = _NOT_NAME.sub("_", _WORD_START.sub("_", value).upper()).strip("_")
+        usable = name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+        if not usable or name.startswith("VALUE_") or name in names.values():
+            name = f"VALUE_{index}"
+        names[value] = name
+    return names
+
+
 def enums(specs: SpecSet, names: Names) -> tuple[EnumView, ...]:
     """The three kind enums, then one per prop enum."""
     prop_enums = tuple(
         EnumView(
             names.prop_enums[e.name],
             f"The values of the prop enum {names.prop_enums[e.name]}.",
-            tuple(
-                EnumMember(member, value)
-                for value, member in _member_names(
-                    e.values, "cpg_prop_enums", "values", row
-                ).items()
-            ),
+            tuple(EnumMember(member, value) for value, member in _value_members(e.values).items()),
         )
-        for row, e in enumerate(specs.prop_enums)
+        for e in specs.prop_enums
     )
     return (
         EnumView(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dis
+import functools
 import itertools
 import json
 import re
@@ -69,6 +70,7 @@ def _calls(source: str) -> list[ast.Call]:
     return [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)]
 
 
+@functools.cache
 def _echo_calls(out: Path) -> set[tuple[str, int, int, str | None]]:
     """(path, start, end, enclosing def name) of each call LibCST resolves to click.utils.echo."""
     found = set()
