@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.access.scan import R, RowShape, Scan
-from storage.deltalake.delta import check_restorable, open_dataset
 from storage.spec_codec import RegistryDecodeError
 
 if TYPE_CHECKING:
@@ -30,6 +29,9 @@ class OpenTable:
     it is read in."""
 
     def __init__(self, name: str, path: str, schema: pa.Schema) -> None:
+        # deltalake is imported when a table is first opened, not with the readers
+        from storage.deltalake.delta import check_restorable, open_dataset
+
         self.name = name
         self.path = path
         self.schema = schema

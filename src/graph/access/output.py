@@ -9,17 +9,17 @@ checks the build record first (``require_complete``), so an interrupted or faile
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from graph.access.datasets import DatasetScan, OpenTable
 from graph.access.scan import RowShape
 from graph.build_status import BuildRecord, require_complete
-from graph.row_validation import VIOLATIONS_TABLE, ContractViolation
-from graph.rules.emission import LOSERS_SCHEMA, LOSERS_TABLE, RuleLoser
-from storage.spec_codec import schema_for
 
-VIOLATIONS_SCHEMA = schema_for(ContractViolation, VIOLATIONS_TABLE)
+if TYPE_CHECKING:
+    from graph.row_validation import ContractViolation
+    from graph.rules.emission import RuleLoser
 
 
 class BuildOutput:
@@ -38,11 +38,17 @@ class BuildOutput:
         return table
 
     def violations(self) -> DatasetScan[ContractViolation]:
-        """Every row the build wrote that breaks its contract, and the rule it breaks."""
-        table = self.table(VIOLATIONS_TABLE, VIOLATIONS_SCHEMA)
+        """Every row the build wrote that breaks its contract, and the rule it breaks (the
+        build's validator is imported here, not with the readers)."""
+        from graph.row_validation import VIOLATIONS_TABLE, ContractViolation
+        from storage.spec_codec import schema_for
+
+        table = self.table(VIOLATIONS_TABLE, schema_for(ContractViolation, VIOLATIONS_TABLE))
         return DatasetScan(table, RowShape(ContractViolation, {}))
 
     def rule_losers(self) -> DatasetScan[RuleLoser]:
         """Every edge a rule produced that lost to another (ambiguity policy or duplicate)."""
+        from graph.rules.emission import LOSERS_SCHEMA, LOSERS_TABLE, RuleLoser
+
         table = self.table(LOSERS_TABLE, LOSERS_SCHEMA)
         return DatasetScan(table, RowShape(RuleLoser, {}))

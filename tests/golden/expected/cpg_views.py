@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 import pyarrow.compute as pc
 
@@ -51,8 +51,10 @@ from graph.access import (
     PropColumn,
     RowShape,
 )
-from graph.row_validation import ContractViolation
-from graph.rules.emission import RuleLoser
+
+if TYPE_CHECKING:
+    from graph.row_validation import ContractViolation
+    from graph.rules.emission import RuleLoser
 
 __all__ = [
     "EDGE_ROWS",
