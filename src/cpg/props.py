@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cpg.contracts import PropDecl, PropEnum, PropSpec, PropType, SourceKindSpec
 from cpg.kinds import SourceKind
+from cpg.prop_descriptions import PROP_DESCRIPTIONS
 
 SOURCE_KINDS: tuple[SourceKindSpec, ...] = (
     SourceKindSpec(SourceKind.LIBCST, "LibCST concrete syntax tree and its metadata providers"),
@@ -79,7 +82,7 @@ PROP_ENUMS: tuple[PropEnum, ...] = (
     PropEnum("variance", ("invariant", "covariant", "contravariant")),
 )
 
-PROP_CATALOG: tuple[PropDecl, ...] = (
+_PROP_TYPES: tuple[PropDecl, ...] = (
     PropDecl("ambiguity_group_id", PropType.STR),
     PropDecl("anchor_kind", PropType.STR),
     PropDecl("annotated_here", PropType.BOOL),
@@ -258,6 +261,11 @@ PROP_CATALOG: tuple[PropDecl, ...] = (
     PropDecl("variance", PropType.STR),
     PropDecl("version", PropType.STR),
 )
+
+PROP_CATALOG: tuple[PropDecl, ...] = tuple(
+    replace(decl, description=PROP_DESCRIPTIONS.get(decl.name, "")) for decl in _PROP_TYPES
+)
+"""The catalog: every prop key with its type and description (``cpg.prop_descriptions``)."""
 
 _TYPES = {decl.name: decl.type for decl in PROP_CATALOG}
 
