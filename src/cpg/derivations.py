@@ -609,48 +609,60 @@ DERIVATIONS: tuple[Derivation, ...] = (
         entity=EntityKind.NODE,
         source=SourceKind.SCIP,
         extractor="graph.extract.scip_extract:extract_scip_tables",
-        provider_or_field="SCIP Document.relative_path",
+        provider_or_field="SCIP Document.relative_path, as a path of the build",
         join_keys=("path",),
         id_column="doc_id",
-        id_recipe="doc_id = sha('SCIP_DOC:'+path)[:16]",
+        id_recipe="stable_id('SCIP_DOCUMENT', file_id)",
         confidence_policy="1.0",
         ambiguity_policy="none",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=NodeKind.SCIP_INDEX,
         entity=EntityKind.NODE,
         source=SourceKind.SCIP,
         extractor="graph.extract.scip_extract:extract_scip_tables",
-        provider_or_field="index.scip protobuf + Index metadata",
+        provider_or_field="index.scip protobuf + Index.metadata.tool_info (one per build)",
         join_keys=(),
         id_column="scip_index_id",
-        id_recipe="scip_index_id = sha('SCIP_INDEX:'+scip_index_path)[:16]",
+        id_recipe="stable_id('SCIP_INDEX', repo_id)",
         confidence_policy="1.0",
         ambiguity_policy="none",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=NodeKind.SCIP_OCCURRENCE,
         entity=EntityKind.NODE,
         source=SourceKind.SCIP,
-        extractor="graph.normalize.ibis_api:add_scip_occurrence_byte_spans",
-        provider_or_field="SCIP Occurrence(symbol, symbol_roles, range), range converted to bytes",
+        extractor="graph.extract.scip_extract:extract_scip_tables",
+        provider_or_field=(
+            "SCIP Occurrence(symbol, symbol_roles, range); range (UTF-16 columns) converted to "
+            "bytes"
+        ),
         join_keys=("path", "range"),
         id_column="occ_id",
-        id_recipe="occ_id = stable_id(path, bstart, bend, 'SCIP_OCCURRENCE')",
+        id_recipe="stable_id('SCIP_OCCURRENCE', file_id, bstart, bend, symbol)",
         confidence_policy="1.0 symbol/roles; 0.9 byte span under awkward encodings",
         ambiguity_policy="none",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=NodeKind.SCIP_SYMBOL,
         entity=EntityKind.NODE,
         source=SourceKind.SCIP,
         extractor="graph.extract.scip_extract:extract_scip_tables",
-        provider_or_field="SCIP SymbolInformation",
+        provider_or_field=(
+            "SCIP symbols of occurrences, SymbolInformation (documentation) and relationships"
+        ),
         join_keys=("symbol",),
         id_column="symbol_node_id",
-        id_recipe="symbol_node_id = symbol | alt sha('SCIP_SYMBOL:'+symbol)[:16]",
+        id_recipe=(
+            "stable_id('SCIP_SYMBOL', symbol); a document-local symbol ('local N'): "
+            "stable_id('SCIP_SYMBOL', file_id, symbol)"
+        ),
         confidence_policy="1.0",
         ambiguity_policy="none",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=NodeKind.SYM_SCOPE,
@@ -1050,82 +1062,94 @@ DERIVATIONS: tuple[Derivation, ...] = (
         kind=EdgeKind.PY_CALLS_SYMBOL,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.hamilton_pipeline.modules.cpg_build:rule_registry",
-        provider_or_field="SCIP occurrence interval-aligned to callee span",
+        extractor="graph.rules.engine:run_rules",
+        provider_or_field=(
+            "relspec rule call_edges: the SCIP occurrence at the name the callee ends in "
+            "(cst_callsites aligned with scip_occurrences)"
+        ),
         join_keys=("path", "interval: occurrence span within callee span"),
         id_column="edge_id",
-        id_recipe="edge_id = sha('PY_CALLS_SYMBOL:'+call_id+':'+symbol+':'+call_span)[:16]",
+        id_recipe="edge_id('PY_CALLS_SYMBOL', call_id, symbol, path, call_bstart, call_bend)",
         confidence_policy="1.0; score=-span_len",
         ambiguity_policy="keep best by score, then rule_priority",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=EdgeKind.PY_DEFINES_SYMBOL,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.hamilton_pipeline.modules.cpg_build:rule_registry",
-        provider_or_field="SCIP occurrence with Definition role bit",
+        extractor="graph.rules.engine:run_rules",
+        provider_or_field=(
+            "relspec rule symbol_role_defines: rel_name_symbol with the Definition bit"
+        ),
         join_keys=("path", "interval CONTAINED_BEST: occurrence span within left span"),
         id_column="edge_id",
-        id_recipe=(
-            "edge_id = "
-            "sha('PY_DEFINES_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]"
-        ),
+        id_recipe="edge_id(kind, src, dst, path, bstart, bend)",
         confidence_policy="1.0; score=-span_len; tie rule_priority asc",
         ambiguity_policy="group by src_id; keep first after sort by score/confidence/rule_priority",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=EdgeKind.PY_IMPORTS_SYMBOL,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.hamilton_pipeline.modules.cpg_build:rule_registry",
-        provider_or_field="SCIP occurrence with Import role bit",
+        extractor="graph.rules.engine:run_rules",
+        provider_or_field=(
+            "relspec rule import_edges: the SCIP occurrence inside an import alias "
+            "(scip-python sets no Import bit)"
+        ),
         join_keys=("path", "interval: occurrence span within import alias span"),
         id_column="edge_id",
-        id_recipe=(
-            "edge_id = "
-            "sha('PY_IMPORTS_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]"
-        ),
+        id_recipe="edge_id(kind, src, dst, path, bstart, bend)",
         confidence_policy="1.0; score=-span_len",
         ambiguity_policy="dedupe (src_id, symbol, span); tie rule_priority",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=EdgeKind.PY_READS_SYMBOL,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.relspec.cpg.build_edges:build_cpg_edges_raw",
-        provider_or_field="rel_name_symbol filtered on ReadAccess role bit",
+        extractor="graph.rules.engine:run_rules",
+        provider_or_field=(
+            "relspec rule symbol_role_reads: rel_name_symbol with the ReadAccess bit"
+        ),
         join_keys=("name_ref_id", "symbol"),
         id_column="edge_id",
-        id_recipe="edge_id = sha('PY_READS_SYMBOL:'+name_ref_id+':'+symbol+':'+span)[:16]",
+        id_recipe="edge_id(kind, src, dst, path, bstart, bend)",
         confidence_policy="1.0",
         ambiguity_policy="inherits rel_name_symbol dedupe",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=EdgeKind.PY_REFERENCES_SYMBOL,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.hamilton_pipeline.modules.cpg_build:rule_registry",
-        provider_or_field="SCIP occurrence without Definition role bit",
+        extractor="graph.rules.engine:run_rules",
+        provider_or_field=(
+            "relspec rule symbol_role_references: rel_name_symbol without the Definition bit"
+        ),
         join_keys=("path", "interval CONTAINED_BEST: occurrence span within left span"),
         id_column="edge_id",
-        id_recipe=(
-            "edge_id = "
-            "sha('PY_REFERENCES_SYMBOL:'+src_id+':'+symbol+':'+path+':'+bstart+':'+bend)[:16]"
-        ),
+        id_recipe="edge_id(kind, src, dst, path, bstart, bend)",
         confidence_policy="1.0; score=-span_len; tie rule_priority asc",
         ambiguity_policy="same as PY_DEFINES_SYMBOL",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=EdgeKind.PY_WRITES_SYMBOL,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.relspec.cpg.build_edges:build_cpg_edges_raw",
-        provider_or_field="rel_name_symbol filtered on WriteAccess role bit",
+        extractor="graph.rules.engine:run_rules",
+        provider_or_field=(
+            "relspec rule symbol_role_writes: rel_name_symbol with the WriteAccess bit, or "
+            "the Definition bit at a name LibCST stores to (scip-python sets no WriteAccess)"
+        ),
         join_keys=("name_ref_id", "symbol"),
         id_column="edge_id",
-        id_recipe="edge_id = sha('PY_WRITES_SYMBOL:'+name_ref_id+':'+symbol+':'+span)[:16]",
+        id_recipe="edge_id(kind, src, dst, path, bstart, bend)",
         confidence_policy="1.0",
         ambiguity_policy="inherits rel_name_symbol dedupe",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=EdgeKind.REACHES,
@@ -1216,13 +1240,16 @@ DERIVATIONS: tuple[Derivation, ...] = (
         kind=EdgeKind.SCIP_SYMBOL_IMPLEMENTATION,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.relspec.cpg.build_edges:build_cpg_edges_raw",
-        provider_or_field="scip_symbol_relationships.is_implementation",
+        extractor="graph.rules.engine:run_rules",
+        provider_or_field=(
+            "relspec rule scip_symbol_implementation: scip_symbol_relationships.is_implementation"
+        ),
         join_keys=("symbol", "related_symbol"),
         id_column="edge_id",
-        id_recipe="edge_id = sha('SCIP_SYMBOL_IMPLEMENTATION:'+symbol+':'+related_symbol)[:16]",
+        id_recipe="edge_id('SCIP_SYMBOL_IMPLEMENTATION', symbol, related_symbol)",
         confidence_policy="1.0",
         ambiguity_policy="none",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=EdgeKind.SCIP_SYMBOL_REFERENCE,

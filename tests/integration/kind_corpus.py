@@ -40,7 +40,7 @@ class Box:
         return lambda: value
 ''',
     # CST_DECORATOR, CST_SUBSCRIPT; TYPE_EXPR and HAS_ANNOTATION (parameter and return
-    # annotations); PY_CALLS_QNAME (a call resolved by qualified name within the repository)
+    # annotations); PY_CALLS_SYMBOL (a call SCIP resolves)
     "pkg/typed.py": """\
 import functools
 
@@ -50,6 +50,26 @@ from pkg.flow import total
 @functools.cache
 def first(items: list[int]) -> int:
     return total(items[:1])
+""",
+    # SCIP_INDEX, SCIP_DOCUMENT, SCIP_SYMBOL, SCIP_OCCURRENCE (every file scip-python indexes);
+    # PY_DEFINES/REFERENCES/READS/WRITES/IMPORTS_SYMBOL; SCIP_SYMBOL_IMPLEMENTATION (a subclass);
+    # PY_CALLS_QNAME (a call in code pyright finds unreachable: SCIP resolves nothing there, the
+    # qualified-name fallback does)
+    "pkg/semantic.py": """\
+import sys
+
+from pkg.flow import Box, total
+
+
+class Crate(Box):
+    def run(self):
+        return total([1])
+
+
+def legacy():
+    if sys.version_info < (3, 0):
+        return total([2])
+    return None
 """,
     # TYPE_ALIAS, TYPE_PARAM, TYPE_PARAM_OF (PEP 695: LibCST parses it on any interpreter; on
     # 3.11 ast rejects it, so it also yields a DIAG)

@@ -30,6 +30,7 @@ from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import extract_repo, file_node_id
 from graph.extract.module_names import ModuleNames
 from graph.product_build import BuildResult, build_graph_product, file_batches
+from graph.repo_layers import RepoLayerOptions
 from storage.deltalake.delta import latest_commit_metadata, read_raw_delta, read_table_delta
 from storage.deltalake.registry_layout import all_tables, table_path
 from storage.deltalake.registry_models import FINGERPRINT_KEY
@@ -48,6 +49,7 @@ READERS: Mapping[str, Callable[[Path], pa.Table]] = {
 }
 REPO_NAME = "proj"
 """Every test repo has this folder name: ``repo_id`` (and so every id) derives from it."""
+NO_SCIP = RepoLayerOptions(scip=False)
 
 MOD_SOURCE = '''\
 """A module with a function, a class, calls, an if/else and a try/except."""
@@ -98,8 +100,11 @@ def make_repo(parent: Path, files: Mapping[str, str | bytes], name: str = REPO_N
 
 
 def build(repo: Path, out: Path, **kwargs: object) -> BuildResult:
-    """An in-process build (extraction in this process) unless ``workers`` says otherwise."""
+    """An in-process build (extraction in this process) unless ``workers`` says otherwise, with
+    no SCIP layer unless ``layers`` asks for it (``test_scip_build`` covers it; the CLI tests
+    below run it)."""
     kwargs.setdefault("workers", 0)
+    kwargs.setdefault("layers", NO_SCIP)
     return build_graph_product(repo, out, **kwargs)  # type: ignore[arg-type]
 
 

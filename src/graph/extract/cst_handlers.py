@@ -20,6 +20,8 @@ Relation columns (``facts.relations``), beyond the obvious:
 - ``cst_imports``: ``bstart``/``bend`` span the alias, ``alias_bstart``/``alias_bend`` the name it
   binds (``c`` in ``import a.b as c``, ``a`` in ``import a.b``); ``name`` is the imported dotted
   name, ``kind`` ``import`` or ``from``.
+- ``cst_callsites``: ``callee_name_bstart``/``callee_name_bend`` span the name the callee ends
+  in (``m`` of ``a.b.m``; null for ``f()()`` or ``x[0]()``): the call's target is that name's.
 - ``cst_defs``: ``name_bstart``/``name_bend`` span the def's name (the ``lambda`` keyword of a
   lambda), ``qname`` its fully qualified name.
 - ``type_exprs_norm``: parameter and return annotations; ``owner_def_id`` is the CST_PARAM or the
@@ -239,6 +241,8 @@ def _call(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:
     func = node.func
     shape = _shape(func)
     callee_span = walk.file_span(func)
+    callee_name = _callee_name(func)
+    name_span = None if callee_name is None else walk.file_span(callee_name)
     callee_text = walk.text(func)
     dotted = _dotted(func)
     candidates: list[tuple[str, str]] = []
@@ -271,6 +275,8 @@ def _call(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:
         call_bend=e.span[1],
         callee_bstart=callee_span[0],
         callee_bend=callee_span[1],
+        callee_name_bstart=None if name_span is None else name_span[0],
+        callee_name_bend=None if name_span is None else name_span[1],
         callee_shape=shape,
         callee_text=callee_text,
         callee_dotted=dotted,
@@ -286,6 +292,15 @@ def _call(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:
             qname=qname,
             qname_source=source,
         )
+
+
+def _callee_name(func: cst.CSTNode) -> cst.Name | None:
+    """The name a callee ends in: ``f`` of ``f``, ``m`` of ``a.b.m``; None for other shapes."""
+    if isinstance(func, cst.Name):
+        return func
+    if isinstance(func, cst.Attribute):
+        return func.attr
+    return None
 
 
 def _self_member(func: cst.CSTNode, ctx: Ctx) -> str | None:

@@ -153,7 +153,7 @@ RELATION_RULES: tuple[RuleDefinition, ...] = (
         "cst_name_refs__to__scip_occurrences",
         "cst_name_refs",
         "rel_name_symbol",
-        ("name_ref_id", "path", "bstart", "bend"),
+        ("name_ref_id", "path", "bstart", "bend", "expr_ctx"),
         _SPAN,
     ),
     _scip_alignment(
@@ -168,14 +168,14 @@ RELATION_RULES: tuple[RuleDefinition, ...] = (
         "cst_defs",
         "rel_def_symbol",
         ("def_id", "path", "bstart", "bend"),
-        _SPAN,
+        ("name_bstart", "name_bend"),
     ),
     _scip_alignment(
         "cst_callsites__callee_to__scip_occurrences",
         "cst_callsites",
         "rel_callsite_symbol",
         ("call_id", "path", "call_bstart", "call_bend"),
-        ("callee_bstart", "callee_bend"),
+        ("callee_name_bstart", "callee_name_bend"),
     ),
     RuleDefinition(
         name="callsite_qname_candidates__join__dim_qualified_names",

@@ -111,6 +111,13 @@ def _role_predicate(bit: int, *, negate: bool = False) -> str:
     return f"invert({test})" if negate else test
 
 
+def _written() -> str:
+    """WriteAccess, or (scip-python 0.6.6 sets no WriteAccess bit) a Definition occurrence at a
+    name LibCST stores to: an assignment, a def, a parameter binds the symbol."""
+    stored = "fill_null(equal(expr_ctx, 'STORE'), False)"
+    return f"or_kleene({_role_predicate(4)}, and_kleene({_role_predicate(1)}, {stored}))"
+
+
 def _symbol_role(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
     select = ("name_ref_id", "symbol", "path", "bstart", "bend", "symbol_roles")
     roles = (
@@ -121,7 +128,7 @@ def _symbol_role(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
             _role_predicate(1, negate=True),
         ),
         ("symbol_role_reads", EdgeKind.PY_READS_SYMBOL, _role_predicate(8)),
-        ("symbol_role_writes", EdgeKind.PY_WRITES_SYMBOL, _role_predicate(4)),
+        ("symbol_role_writes", EdgeKind.PY_WRITES_SYMBOL, _written()),
     )
     return _edge_rules(
         template,
@@ -190,7 +197,6 @@ def _import(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         dst_cols=("symbol",),
         resolution_method="SPAN_EXACT",
         project_select=select,
-        predicate=_role_predicate(2),
         bstart_cols=("bstart", "alias_bstart"),
         bend_cols=("bend", "alias_bend"),
     )
