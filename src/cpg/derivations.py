@@ -733,15 +733,33 @@ DERIVATIONS: tuple[Derivation, ...] = (
         kind=NodeKind.TYPE,
         entity=EntityKind.NODE,
         source=SourceKind.DERIVED,
-        extractor="graph.normalize.ibis_api:normalize_types",
+        extractor="graph.extract.cst_extract:extract_cst_tables",
         provider_or_field=(
-            "normalized annotation strings + optional libcst TypeInferenceProvider (Pyre)"
+            "parameter and return annotations' text normalized (graph/extract/type_norm.py: "
+            "canonical layout, forward references parsed, unions flattened and sorted)"
         ),
         join_keys=("type_repr",),
         id_column="type_id",
-        id_recipe="type_id = sha('TYPE:'+type_repr)[:16]",
-        confidence_policy="annotation 1.0; inferred 0.7-0.9; runtime 0.6-0.9",
+        id_recipe="stable_id('TYPE', file_id, 'annotation', type_repr): one per file and type",
+        confidence_policy="annotation 1.0",
         ambiguity_policy="multi-valued (unions/overloads)",
+        status=DerivationStatus.IMPLEMENTED,
+    ),
+    Derivation(
+        kind=NodeKind.TYPE,
+        entity=EntityKind.NODE,
+        source=SourceKind.DERIVED,
+        extractor="graph.extract.scip_extract:extract_scip_tables",
+        provider_or_field=(
+            "return types scip-python (pyright) infers for functions without a return "
+            "annotation, from their symbols' signature documentation (def f(x): # -> T:)"
+        ),
+        join_keys=("type_repr",),
+        id_column="type_id",
+        id_recipe="stable_id('TYPE', 'scip', type_repr): one per build and type",
+        confidence_policy="inferred 0.8",
+        ambiguity_policy="multi-valued (unions/overloads)",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=NodeKind.TYPE_ALIAS,
@@ -1019,13 +1037,18 @@ DERIVATIONS: tuple[Derivation, ...] = (
         kind=EdgeKind.INFERRED_TYPE,
         entity=EntityKind.EDGE,
         source=SourceKind.DERIVED,
-        extractor="graph.relspec.cpg.build_edges:build_cpg_edges_raw",
-        provider_or_field="libcst TypeInferenceProvider (Pyre) | heuristic | runtime",
+        extractor="graph.rules.engine:run_rules",
+        provider_or_field=(
+            "relspec rules inferred_type_edges (a parameter or function to the TYPE of its "
+            "annotation, type_exprs_norm.type_id) and scip_inferred_type_edges (a function to "
+            "the return type scip-python infers, rel_def_symbol joined to scip_inferred_types)"
+        ),
         join_keys=("src_id",),
         id_column="edge_id",
-        id_recipe="edge_id = sha('INFERRED_TYPE:'+src_id+':'+type_id+':'+origin)[:16]",
-        confidence_policy="pyre 0.8-0.9; runtime 0.6-0.9; heuristic 0.5-0.7",
+        id_recipe="edge_id('INFERRED_TYPE', src_id, type_id)",
+        confidence_policy="annotation 1.0; scip-python inference 0.8",
         ambiguity_policy="multi-valued; dedupe by type_id using score",
+        status=DerivationStatus.IMPLEMENTED,
     ),
     Derivation(
         kind=EdgeKind.NAME_REF_CANDIDATE_QNAME,

@@ -8,6 +8,7 @@ is not an allowed source, the honest allowed one is used:
   CFG edge contracts allow only ``derived``).
 - PY_MODULE, FILE_DECLARES_MODULE: ``derived`` (the module name is computed from the path).
 - FILE_CONTAINS: ``derived`` (computed from the ``file_id`` the contained nodes carry).
+- TYPE: ``derived`` (normalized from annotation text, or from scip-python's inferred signatures).
 - TYPE_ALIAS, TYPE_PARAM, TYPE_PARAM_OF: ``derived`` (read from LibCST's PEP 695 nodes; the
   contracts allow ``derived`` and ``symtable``, and 3.11's symtable has no such scopes).
 - PY_SCOPE, PY_BINDING, PY_DEF_SITE, PY_USE_SITE, DEF_SITE_OF, USE_SITE_OF: ``derived`` (symtable
@@ -71,6 +72,11 @@ _NODE_SOURCE = {
     ),
     NodeKind.TYPE_ALIAS: SourceKind.DERIVED,
     NodeKind.TYPE_PARAM: SourceKind.DERIVED,
+    NodeKind.TYPE: SourceKind.DERIVED,
+    NodeKind.SCIP_INDEX: SourceKind.SCIP,
+    NodeKind.SCIP_DOCUMENT: SourceKind.SCIP,
+    NodeKind.SCIP_SYMBOL: SourceKind.SCIP,
+    NodeKind.SCIP_OCCURRENCE: SourceKind.SCIP,
     NodeKind.PY_SCOPE: SourceKind.DERIVED,
     NodeKind.PY_BINDING: SourceKind.DERIVED,
     NodeKind.PY_DEF_SITE: SourceKind.DERIVED,

@@ -4,9 +4,11 @@ Kinds: one SCIP_INDEX per build (props ``index_format``, ``tool``, ``version``);
 per indexed file of the build; a SCIP_OCCURRENCE per occurrence, anchored at its byte span
 (``scip_positions``: SCIP ranges are UTF-16 columns) with FILE_CONTAINS from its file; a
 SCIP_SYMBOL per symbol that a document defines, the index lists as external, an occurrence
-names or a relationship points at. The relations ``scip_occurrences`` (path, span, symbol,
-role bits) and ``scip_symbol_relationships`` feed the rules that align CST names, imports,
-definitions and call sites with occurrences.
+names or a relationship points at; a TYPE (``origin`` ``inferred``) per return type scip-python
+infers for a function without a return annotation (its symbol's signature documentation shows
+``def f(x): # -> int:``). The relations ``scip_occurrences`` (path, span, symbol, role bits),
+``scip_symbol_relationships`` and ``scip_inferred_types`` feed the rules that align CST names,
+imports, definitions and call sites with occurrences and give definitions their types.
 
 Unresolved names: scip-python 0.6.6 gives a name it cannot resolve to a declaration a fresh
 ``local N`` symbol that its document never defines (the alias ``t`` of ``import typing as t``,
@@ -31,6 +33,7 @@ limit, or outside the repository) are skipped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,13 +46,20 @@ from graph.extract.filesystem import file_node_id
 from graph.extract.ids import stable_id
 from graph.extract.rows import FileFacts, NodeRow
 from graph.extract.scip_positions import Utf16Lines, scip_range
+from graph.extract.type_norm import NormalType, normalize
 
 SCIP_INDEX = NodeKind.SCIP_INDEX.value
 SCIP_DOCUMENT = NodeKind.SCIP_DOCUMENT.value
 SCIP_SYMBOL = NodeKind.SCIP_SYMBOL.value
 SCIP_OCCURRENCE = NodeKind.SCIP_OCCURRENCE.value
+TYPE = NodeKind.TYPE.value
 OCCURRENCES = "scip_occurrences"
 RELATIONSHIPS = "scip_symbol_relationships"
+INFERRED_TYPES = "scip_inferred_types"
+SCIP_ORIGIN = "scip"
+_INFERRED_RETURN = re.compile(r"\): # -> (.+):\n```\Z")
+"""How scip-python 0.6.6 shows an inferred return type: ``def f(x): # -> int:`` (a declared one
+is ``def f(x) -> int:``, which the annotation's own TYPE covers)."""
 DOCUMENTS_PER_BATCH = 64
 _LOCAL = "local "
 _DEFINITION = 1
@@ -75,6 +85,7 @@ class _Symbols:
     """The symbol nodes emitted so far, and the documentation the index gives each symbol."""
 
     seen: set[str] = field(default_factory=set)
+    """The ids of the SCIP_SYMBOL (and TYPE) nodes emitted so far."""
     docs: dict[str, list[str]] = field(default_factory=dict)
     """Documentation by symbol node id."""
 
@@ -183,6 +194,7 @@ def _document(
             symbols.document(info, file_id)
     for info in document.symbols:
         source = _symbol(facts, symbols, info.symbol, file_id, path)
+        _inferred_type(facts, symbols, source, info)
         for related in info.relationships:
             target = _symbol(facts, symbols, related.symbol, file_id, path)
             facts.add_relation_row(
@@ -237,6 +249,25 @@ def _document(
             },
         )
     facts.extend(extract_file_contains(occurrences, path=path, file_id=file_id))
+
+
+def _inferred_type(facts: FileFacts, symbols: _Symbols, symbol_id: str, info: Any) -> None:
+    """The return type scip-python shows as inferred (``): # -> T:``) for a function without a
+    return annotation: a TYPE node (``origin`` ``inferred``; its text kept as ``other`` when it
+    is no Python expression, as pyright's ``() -> int``) and a ``scip_inferred_types`` row."""
+    found = _INFERRED_RETURN.search(info.documentation[0]) if info.documentation else None
+    if found is None:
+        return
+    text = found.group(1).strip()
+    normal = normalize(text) or NormalType(text, "other")
+    type_id = stable_id(TYPE, SCIP_ORIGIN, normal.type_repr)
+    if type_id not in symbols.seen:
+        symbols.seen.add(type_id)
+        facts.add_node(
+            NodeRow(type_id, TYPE, None, None),
+            {"type_repr": normal.type_repr, "type_form": normal.type_form, "origin": "inferred"},
+        )
+    facts.add_relation_row(INFERRED_TYPES, {"symbol": symbol_id, "type_id": type_id})
 
 
 def _is_local(symbol: str) -> bool:

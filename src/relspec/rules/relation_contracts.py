@@ -213,6 +213,15 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
         DerivationStatus.IMPLEMENTED,
     ),
     _extracted(
+        "scip_inferred_types",
+        SourceKind.SCIP,
+        _SCIP,
+        (_id("symbol", NodeKind.SCIP_SYMBOL), _id("type_id", NodeKind.TYPE)),
+        "Return types scip-python infers for functions without a return annotation (from the "
+        "signature its symbol documentation shows), one row per function symbol.",
+        DerivationStatus.IMPLEMENTED,
+    ),
+    _extracted(
         "rt_signatures",
         SourceKind.INSPECT,
         _RUNTIME,

@@ -261,21 +261,22 @@ def _type(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         project_select=("owner_def_id", "type_expr_id", "path", "bstart", "bend"),
         added_literals=(*_FULL_CONFIDENCE, ColumnLiteral("annotation_origin", '"annotation"')),
     )
-    inferred = _Variant(
+    declared = _Variant(
         name="inferred_type_edges",
         edge_kind=EdgeKind.INFERRED_TYPE,
         src_cols=("owner_def_id",),
         dst_cols=("type_id",),
-        resolution_method="ANNOTATION_INFER",
+        resolution_method="ANNOTATION",
         project_select=("owner_def_id", "type_id"),
+        predicate="is_valid(type_id)",
         added_literals=(
             *_NULL_SPAN,
             *_FULL_CONFIDENCE,
-            ColumnLiteral("inference_origin", '"inferred"'),
+            ColumnLiteral("inference_origin", '"annotation"'),
         ),
     )
     return _edge_rules(template, SourceKind.LIBCST, (annotation,)) + _edge_rules(
-        template, SourceKind.DERIVED, (inferred,)
+        template, SourceKind.DERIVED, (declared,)
     )
 
 
