@@ -12,6 +12,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from graph.extract.runtime_inspect import DEFAULT_MODULE_TIMEOUT, RuntimeLimits
+from graph.extract.runtime_inspect import DEFAULT_TIMEOUT as DEFAULT_RUNTIME_TIMEOUT
 from graph.extract.scip_run import DEFAULT_HEAP_MIB, DEFAULT_TIMEOUT, ScipLimits
 from graph.file_read import DEFAULT_MAX_FILE_BYTES
 from graph.product_build import DEFAULT_BATCH_TIMEOUT, WorkLimits, build_graph_product
@@ -108,6 +110,21 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_HEAP_MIB,
         help="Node heap for scip-python (--max-old-space-size; default: %(default)s)",
     )
+    build.add_argument(
+        "--runtime",
+        action="store_true",
+        help="also import the repository's modules and record what they hold (RT_* nodes). "
+        "This RUNS THE REPOSITORY'S CODE: in a separate process, a scratch directory, without "
+        "network where unshare allows it; only for code you trust",
+    )
+    build.add_argument(
+        "--runtime-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_RUNTIME_TIMEOUT,
+        help="the runtime probe is stopped after this (default: %(default)s; each module may "
+        f"take {DEFAULT_MODULE_TIMEOUT:g} s)",
+    )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     build.add_argument("--debug", action="store_true", help="print the traceback of an error")
     return parser
@@ -125,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     layers = RepoLayerOptions(
         scip=not args.no_scip,
         scip_limits=ScipLimits(args.scip_timeout or None, args.scip_heap),
+        runtime=args.runtime,
+        runtime_limits=RuntimeLimits(args.runtime_timeout or None),
     )
     try:
         result = build_graph_product(

@@ -402,6 +402,7 @@ def _build(
         lambda rows: violations.extend(write_repo_facts(rows, files, registry, writer, rules))
     )
     result.layers = tuple(layers.summary)
+    result.diagnostics += layers.diagnostics
     ruled = rules.finish(out, registry, writer)
     violations.extend(ruled.violations)
     result.rules = ruled.summary

@@ -54,11 +54,27 @@ def first(items: list[int]) -> int:
     # SCIP_INDEX, SCIP_DOCUMENT, SCIP_SYMBOL, SCIP_OCCURRENCE (every file scip-python indexes);
     # PY_DEFINES/REFERENCES/READS/WRITES/IMPORTS_SYMBOL; SCIP_SYMBOL_IMPLEMENTATION (a subclass);
     # PY_CALLS_QNAME (a call in code pyright finds unreachable: SCIP resolves nothing there, the
-    # qualified-name fallback does)
+    # qualified-name fallback does); TYPE and INFERRED_TYPE (legacy's inferred return type).
+    # With --runtime: RT_OBJECT, RT_MEMBER, RT_SIGNATURE, RT_SIGNATURE_PARAM and their RT_HAS_*
+    # edges; RT_WRAPS (a functools.wraps decorator)
     "pkg/semantic.py": """\
+import functools
 import sys
 
 from pkg.flow import Box, total
+
+
+def logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args)
+
+    return wrapper
+
+
+@logged
+def shout(text: str) -> str:
+    return text.upper()
 
 
 class Crate(Box):

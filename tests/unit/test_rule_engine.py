@@ -214,21 +214,24 @@ def test_rules_without_their_inputs_are_skipped_in_one_line(
 ) -> None:
     catalog = rule_catalog()
     extracted = catalog.extracted()
-    schedule = catalog.schedule(extracted)
-    order = [planned.rule.name for planned in schedule.order]
-    # each rule after the rules making its inputs: qname_fallback_calls after the SCIP call
-    # alignment (the optional right side of its left anti join)
-    assert order.index("qname_fallback_calls") > order.index(
-        "cst_callsites__callee_to__scip_occurrences"
+    assert catalog.schedule(extracted).skipped == {}  # every relation has its layer now
+    # a build without the SCIP layer's relations (no node, --no-scip)
+    schedule = catalog.schedule(
+        [name for name in extracted if not name.startswith("scip_")]
     )
-    assert order.index("symbol_role_defines") > order.index("cst_name_refs__to__scip_occurrences")
-    planned = sorted(name for name in catalog.relations if name not in extracted and "_" in name)
-    missing = sorted({name for names in schedule.skipped.values() for name in names})
-    assert missing and set(missing) <= set(planned)
+    order = [planned.rule.name for planned in schedule.order]
+    # each rule after the rules making its inputs; qname_fallback_calls runs: its SCIP input
+    # (rel_callsite_symbol) is the optional right side of a left anti join
+    assert order.index("qname_fallback_calls") > order.index(
+        "callsite_qname_candidates__join__dim_qualified_names"
+    )
+    assert "call_edges" not in order
+    assert schedule.skipped["symbol_role_defines"] == ("scip_occurrences",)
+    assert schedule.skipped["scip_inferred_type_edges"] == ("scip_inferred_types", "scip_occurrences")
     line = schedule.summary()
     assert "\n" not in line
     assert line.startswith(f"{len(order)} run, {len(schedule.skipped)} skipped (this build has no ")
-    assert f"no {', '.join(missing)}): " in line
+    assert "no scip_inferred_types, scip_occurrences, scip_symbol_relationships): " in line
     run = run_rules(catalog, _diagnostics(catalog), datasets, schedule)
     assert run.edges_by_rule["diagnostic_edges"] == 2
     assert sum(run.edges_by_rule.values()) == 2  # the other rules had empty inputs

@@ -77,6 +77,10 @@ _NODE_SOURCE = {
     NodeKind.SCIP_DOCUMENT: SourceKind.SCIP,
     NodeKind.SCIP_SYMBOL: SourceKind.SCIP,
     NodeKind.SCIP_OCCURRENCE: SourceKind.SCIP,
+    NodeKind.RT_OBJECT: SourceKind.INSPECT,
+    NodeKind.RT_MEMBER: SourceKind.INSPECT,
+    NodeKind.RT_SIGNATURE: SourceKind.INSPECT,
+    NodeKind.RT_SIGNATURE_PARAM: SourceKind.INSPECT,
     NodeKind.PY_SCOPE: SourceKind.DERIVED,
     NodeKind.PY_BINDING: SourceKind.DERIVED,
     NodeKind.PY_DEF_SITE: SourceKind.DERIVED,
@@ -105,6 +109,7 @@ _EDGE_ORIGIN = {
     EdgeKind.DEF_SITE_OF: SourceKind.DERIVED,
     EdgeKind.USE_SITE_OF: SourceKind.DERIVED,
     EdgeKind.BINDING_RESOLVES_TO: SourceKind.DERIVED,
+    EdgeKind.RT_WRAPS: SourceKind.INSPECT,
 }
 
 _new = tuple.__new__

@@ -232,6 +232,7 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _str("return_annotation", nullable=True),
         ),
         "Signatures of runtime objects (inspect.signature).",
+        DerivationStatus.IMPLEMENTED,
     ),
     _extracted(
         "rt_signature_params",
@@ -247,6 +248,7 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _int("position", "int32", nullable=True),
         ),
         "Parameters of runtime signatures.",
+        DerivationStatus.IMPLEMENTED,
     ),
     _extracted(
         "rt_members",
@@ -262,6 +264,7 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _str("value_qualname", nullable=True),
         ),
         "Members of runtime objects (inspect.getmembers_static).",
+        DerivationStatus.IMPLEMENTED,
     ),
     _derived(
         "rel_name_symbol",
