@@ -1096,7 +1096,7 @@ DERIVATIONS: tuple[Derivation, ...] = (
             "relspec rule call_edges: the SCIP occurrence at the name the callee ends in "
             "(cst_callsites aligned with scip_occurrences)"
         ),
-        join_keys=("path", "interval: occurrence span within callee span"),
+        join_keys=("path", "interval: occurrence span within the callee's final name"),
         id_column="edge_id",
         id_recipe="edge_id('PY_CALLS_SYMBOL', call_id, symbol, path, call_bstart, call_bend)",
         confidence_policy="1.0; score=-span_len",

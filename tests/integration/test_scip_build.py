@@ -11,7 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from graph.extract.scip_run import ScipLimits
+from graph.extract.scip_proto import tools_dir
+from graph.extract.scip_run import SCIP_PYTHON, ScipIndexFile, ScipLimits, ScipProcess
 from graph.product_build import BuildResult, build_graph_product
 from graph.repo_layers import RepoLayerOptions
 
@@ -200,3 +201,51 @@ def test_a_scip_timeout_is_a_diag(tmp_path: Path) -> None:
 def test_a_scip_heap_too_small_is_a_diag(tmp_path: Path) -> None:
     limits = ScipLimits(heap_mib=8)
     _no_scip_build(tmp_path, RepoLayerOptions(scip_limits=limits), "scip-memory-limit")
+
+
+_FATAL_AFTER_INDEXING = """\
+const fs = require("fs");
+const args = process.argv;
+fs.copyFileSync(process.env.CPG_TEST_INDEX, args[args.indexOf("--output") + 1]);
+console.log("Experienced Fatal Error While Indexing:");
+console.log("Please create an issue at github.com/sourcegraph/scip-python: {");
+console.log("  currentFilepath: '" + process.cwd() + "/calls_pkg/text.py',");
+console.log("  error: Error: Debug Failure. False expression.");
+console.log("}");
+"""
+"""What scip-python 0.6.6 did on the stdlib (exit code 1 after "Experienced Fatal Error" naming
+the file, having written the index of the files before it), replayed: it writes a real index."""
+
+
+def test_a_fatal_error_after_some_files_keeps_them_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _build(FIXTURE, tmp_path / "first")
+    assert first.result.violations == 0
+    run = ScipProcess.start(FIXTURE, "", ScipLimits(), tools_dir())
+    assert isinstance(run, ScipProcess)
+    index = run.wait()
+    assert isinstance(index, ScipIndexFile)
+    (tmp_path / "index.scip").write_bytes(index.data)
+    tools = tmp_path / "tools"
+    script = tools / SCIP_PYTHON
+    script.parent.mkdir(parents=True)
+    script.write_text(_FATAL_AFTER_INDEXING, encoding="utf-8")
+    (tools / "node_modules" / "@c4312").symlink_to(tools_dir() / "node_modules" / "@c4312")
+    monkeypatch.setenv("CPG_TEST_INDEX", str(tmp_path / "index.scip"))
+    tables = _build(FIXTURE, tmp_path / "out", RepoLayerOptions(tools=tools))
+    indexed, stopped = tables.result.layers
+    assert indexed.startswith("scip: scip-python 0.6.6 indexed 4 files in ")
+    assert stopped == (
+        "scip: partial index (scip-partial): scip-python stopped with a fatal error at "
+        "calls_pkg/text.py (Debug Failure. False expression.)"
+    )
+    diags = tables.nodes.filter(pl.col("node_kind") == "DIAG").join(
+        _prop(tables, "code"), on="node_id"
+    )
+    assert diags["code"].to_list() == ["scip-partial"]
+    assert tables.result.violations == 0
+    scip_kinds = tables.nodes.filter(pl.col("node_kind").str.starts_with("SCIP_"))
+    assert (
+        scip_kinds.height == first.nodes.filter(pl.col("node_kind").str.starts_with("SCIP_")).height
+    )
