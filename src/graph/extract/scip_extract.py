@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlparse
 from generated.cpg_contracts import NodeKind
 from graph.extract.file_contains import extract_file_contains
 from graph.extract.filesystem import file_node_id
-from graph.extract.ids import stable_id
+from graph.extract.ids import SEP, joined_id, stable_id
 from graph.extract.rows import FileFacts, NodeRow
 from graph.extract.scip_positions import Utf16Lines, scip_range
 from graph.extract.type_norm import NormalType, normalize
@@ -88,6 +88,16 @@ class _Symbols:
     """The ids of the SCIP_SYMBOL (and TYPE) nodes emitted so far."""
     docs: dict[str, list[str]] = field(default_factory=dict)
     """Documentation by symbol node id."""
+
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    """``(symbol, file id for a local symbol else "")`` -> node id: hashed once per symbol."""
+
+    def node_id(self, symbol: str, file_id: str) -> str:
+        key = (symbol, file_id if symbol.startswith(_LOCAL) else "")
+        found = self.ids.get(key)
+        if found is None:
+            found = self.ids[key] = symbol_node_id(symbol, file_id)
+        return found
 
     def document(self, info: Any, file_id: str) -> None:
         """Keep the documentation of a ``SymbolInformation`` found in ``file_id``'s document."""
@@ -226,7 +236,7 @@ def _document(
         roles = occurrence.symbol_roles
         symbol_id = _symbol(facts, symbols, symbol, file_id, path)
         node = NodeRow(
-            stable_id(SCIP_OCCURRENCE, file_id, span[0], span[1], symbol),
+            joined_id(SCIP_OCCURRENCE, f"{file_id}{SEP}{span[0]}{SEP}{span[1]}{SEP}{symbol}"),
             SCIP_OCCURRENCE,
             path,
             file_id,
@@ -279,7 +289,7 @@ def _symbol(
 ) -> str:
     """The node id of ``symbol``, adding its node the first time it is seen."""
     local = _is_local(symbol)
-    node_id = symbol_node_id(symbol, file_id)
+    node_id = symbols.node_id(symbol, file_id)
     if node_id not in symbols.seen:
         symbols.seen.add(node_id)
         facts.add_node(
