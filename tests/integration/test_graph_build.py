@@ -631,7 +631,10 @@ def test_cli_prints_progress_and_a_summary(small: SmallBuild, tmp_path: Path) ->
     assert "2/2 files" in proc.stderr
     assert "built 2 files" in proc.stdout
     assert "0 contract violations" in proc.stdout
-    assert read_rows(out) == small.rows
+    assert "\nscip: scip-python 0.6.6 indexed 2 files in " in proc.stdout
+    without_scip = run_cli("build", small.repo, "--out", out, "--workers", "2", "--no-scip")
+    assert "scip:" not in without_scip.stdout
+    assert read_rows(out) == small.rows  # the in-process build has no SCIP layer either
 
 
 def test_cli_quiet_and_strict_on_a_clean_repo(small: SmallBuild, tmp_path: Path) -> None:
@@ -639,7 +642,8 @@ def test_cli_quiet_and_strict_on_a_clean_repo(small: SmallBuild, tmp_path: Path)
     proc = run_cli("build", small.repo, "--out", out, "--workers", "1", "-q", "--strict")
     assert proc.returncode == 0, proc.stderr
     assert (proc.stdout, proc.stderr) == ("", "")
-    assert read_rows(out) == small.rows
+    kinds = {row["node_kind"] for row in read_rows(out)[NODES]}  # exit 0 with --strict: clean
+    assert "SCIP_OCCURRENCE" in kinds and "DIAG" not in kinds
 
 
 def test_cli_exclude_skips_directories(tmp_path: Path) -> None:
