@@ -515,8 +515,14 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
     EdgeContract(
         kind=EdgeKind.INFERRED_TYPE,
         group="types",
-        description="Entity to a type assigned by inference, runtime or heuristics.",
-        src_kinds=(NodeKind.CST_DEF,),
+        description=(
+            "Definition or parameter to its type: declared by an annotation, or assigned by "
+            "inference, runtime or heuristics."
+        ),
+        src_kinds=(
+            NodeKind.CST_DEF,
+            NodeKind.CST_PARAM,
+        ),
         dst_kinds=(NodeKind.TYPE,),
         requires_evidence_anchor=False,
         allowed_sources=(

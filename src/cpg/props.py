@@ -67,7 +67,7 @@ PROP_ENUMS: tuple[PropEnum, ...] = (
     PropEnum("mapping_method", ("line_table", "offset_span", "heuristic")),
     PropEnum("origin_qname", ("derived", "libcst")),  # the source kinds PY_CALLS_QNAME allows
     PropEnum("origin_scip", ("scip",)),
-    PropEnum("origin_type", ("inferred", "runtime", "heuristic")),
+    PropEnum("origin_type", ("inferred", "runtime", "heuristic", "annotation")),
     PropEnum("origin_type_expr", ("annotation", "type_comment", "other")),
     PropEnum("origin_type_node", ("annotation", "inferred", "runtime", "heuristic")),
     PropEnum("param_kind", ("positional", "vararg", "kwonly", "varkw")),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 import math
 import os
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +56,7 @@ from graph.file_read import (
     source_digest,
 )
 from graph.guarded_pool import PoolLimits, WorkFailure, default_memory_limit, run_batches
+from graph.repo_layers import RepoLayerOptions, RepoLayers
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
 from graph.rules.relations import relation_tables
 from graph.rules.stage import RuleStage
@@ -109,6 +110,8 @@ class BuildResult:
     """The import roots module names came from (declared or detected; empty: the repository)."""
     rules: tuple[str, ...] = ()
     """Summary lines of the rule engine: rules run and skipped, edges per rule."""
+    layers: tuple[str, ...] = ()
+    """Summary lines of the repository-level layers (SCIP): what each did, or why it did not."""
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ def build_graph_product(
     source_roots: Sequence[str | Path] = (),
     limits: WorkLimits = WorkLimits(),
     specs: SpecSet | None = None,
+    layers: RepoLayerOptions | None = None,
 ) -> BuildResult:
     """Build the CPG of ``repo_root`` into ``output_dir`` (see the module docstring).
 
@@ -309,7 +313,8 @@ def build_graph_product(
     files)`` and ``on_file(done)`` report progress; ``exclude`` names directories to skip;
     ``source_roots`` are the import roots that name modules (relative to ``repo_root``; default:
     what its layout says, ``graph.source_roots``); ``specs`` replaces the canonical specs the
-    registry is exported from (a test spec set). Raises ``RepositoryNotFoundError``,
+    registry is exported from (a test spec set); ``layers`` picks the repository-level layers
+    (``graph.repo_layers``; default: SCIP). Raises ``RepositoryNotFoundError``,
     ``RepositoryUnreadableError``, ``SourceRootError`` or ``OutputNotWritableError`` before
     writing anything; after that, a failure leaves
     ``_build.json`` saying ``failed`` (or ``running``, when even that cannot be written).
@@ -322,7 +327,19 @@ def build_graph_product(
     started = mark_running(out, repo)
     try:
         batching = (batch_files, batch_bytes)
-        result = _build(repo, scan, roots, out, workers, batching, limits, specs, on_file, on_start)
+        result = _build(
+            repo,
+            scan,
+            roots,
+            out,
+            workers,
+            batching,
+            limits,
+            specs,
+            layers or RepoLayerOptions(),
+            on_file,
+            on_start,
+        )
     except BaseException as exc:
         mark_failed(out, started, f"{type(exc).__name__}: {exc}".removesuffix(": "))
         raise
@@ -339,6 +356,7 @@ def _build(
     batching: tuple[int, int],
     limits: WorkLimits,
     specs: SpecSet | None,
+    layer_options: RepoLayerOptions,
     on_file: Callable[[int], None] | None,
     on_start: Callable[[int], None] | None,
 ) -> BuildResult:
@@ -355,6 +373,7 @@ def _build(
     modules = ModuleNames(roots, package_dirs(display_path(relpath) for relpath in relpaths))
     violations = _repo_level(repo_id, repo, scan, roots, registry, writer, rules)
     result.diagnostics += len(scan.unreadable)
+    layers = RepoLayers.start(repo, repo_id, roots, scan, layer_options)
     if on_start is not None:
         on_start(len(relpaths))
     batches = _outcomes(
@@ -378,6 +397,12 @@ def _build(
         result.diagnostics += outcome.diagnostics
         if on_file is not None:
             on_file(outcome.files)
+    files = repo_files(repo_id, scan)
+    layers.finish(
+        lambda rows: violations.extend(write_repo_facts(rows, files, registry, writer, rules))
+    )
+    result.layers = tuple(layers.summary)
+    result.diagnostics += layers.diagnostics
     ruled = rules.finish(out, registry, writer)
     violations.extend(ruled.violations)
     result.rules = ruled.summary
@@ -404,7 +429,24 @@ def _repo_level(
     facts = extract_repo(repo_id, repo.name, paths, roots)
     for relpath, error in scan.unreadable:
         facts.extend(directory_diagnostic(repo_id, display_path(relpath), error))
-    files = {file_node_id(repo_id, path): "PY_FILE" for path in paths}
+    return write_repo_facts(facts, repo_files(repo_id, scan), registry, writer, rules)
+
+
+def repo_files(repo_id: str, scan: RepoScan) -> dict[str, str]:
+    """The PY_FILE node id of every file of the build -> its kind: the endpoints that rows
+    written outside the file batches may point at."""
+    return {file_node_id(repo_id, display_path(relpath)): "PY_FILE" for relpath in scan.files}
+
+
+def write_repo_facts(
+    facts: FileFacts,
+    files: Mapping[str, str],
+    registry: ContractRegistry,
+    writer: _DatasetWriter,
+    rules: RuleStage,
+) -> list[ContractViolation]:
+    """Write rows made outside the file batches (repository-level), hand their relations to the
+    rules; return their violations (``files``: see ``repo_files``)."""
     writer.write(facts_tables(facts, writer.contracts))
     rules.collect(relation_tables(facts.relations, rules.relation_schemas))
     return RowValidator(registry, writer.contracts).validate(facts, files)

@@ -19,6 +19,7 @@ from graph.extract.module_names import ModuleNames
 from graph.extract.provenance import edge_row
 from graph.extract.rows import EDGE, NODE, EdgeRow, FileFacts, NodeRow, PropRow
 from graph.product_build import build_graph_product
+from graph.repo_layers import RepoLayerOptions
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
 from storage.deltalake.delta import read_raw_delta
 
@@ -375,7 +376,9 @@ def test_a_build_records_violations_and_keeps_the_rows(
 ) -> None:
     monkeypatch.setattr("graph.product_build.extract_file", breaking(extract_file))
     out = tmp_path / "out"
-    result = build_graph_product(make_repo(tmp_path), out, workers=0)
+    result = build_graph_product(
+        make_repo(tmp_path), out, workers=0, layers=RepoLayerOptions(scip=False)
+    )
     assert result.violations == 1
     assert result.rows[VIOLATIONS_TABLE] == 1
     assert read_raw_delta(out / VIOLATIONS_TABLE).to_pylist() == [

@@ -203,6 +203,8 @@ class Walk:
         holds the nodes, outlives the walk)."""
         self.annotation_only: set[int] = set()
         """``id()`` of the targets of annotations without a value (``x: int``)."""
+        self.types: set[str] = set()
+        """The TYPE nodes emitted so far (one per file and normalized type)."""
         self._seen: dict[tuple[str, int, int], int] = {}
         self._line_starts = [0, *(m.end() for m in _NEWLINES.finditer(raw))]
 
