@@ -20,8 +20,9 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cpg.arrow_types import ARROW_TYPES
 from cpg.registry_readers import spec_set_from_tables
-from cpg.spec_set import SpecSet
+from cpg.spec_set import SpecSet, canonical_spec_set
 from generator.formatting import Formatter
 from generator.outline import Node, Outline, parse, walk
 from generator.pipeline import fingerprints
@@ -45,6 +46,8 @@ _NAMED = (
     "cpg_field_catalog",
     "cpg_bundle_catalog",
     "cpg_dataset_rows",
+    "cpg_prop_catalog",
+    "cpg_prop_enums",
 )
 """The tables whose keys become Python names in the generated modules."""
 
@@ -53,16 +56,43 @@ def _tables(specs: SpecSet) -> dict[str, pa.Table]:
     return {n: t for by_name in build_registry_tables(specs).values() for n, t in by_name.items()}
 
 
+_LAYOUT = canonical_spec_set()
+_KEPT = frozenset([*(field.name for field in _LAYOUT.fields), *ARROW_TYPES])
+"""Column names the generated views look up by name (``node_id``, ``value_str``...) and the
+Arrow type names of the fields: never renamed (a random name may equal one)."""
+
+
+def _merged(ours: tuple[Any, ...], theirs: tuple[Any, ...]) -> tuple[Any, ...]:
+    names = {item.name for item in theirs}
+    return tuple(sorted([*(i for i in ours if i.name not in names), *theirs], key=lambda i: i.name))
+
+
+def _with_layout(specs: SpecSet) -> SpecSet:
+    """``specs`` with the canonical datasets (and the fields, bundles and templates they use)
+    added, which alone carry dataset roles: the generated views need nodes, edges and props
+    datasets laid out as a build writes them (``cpg.storage_layout``)."""
+    rows = tuple(dataclasses.replace(row, role=None) for row in specs.dataset_rows)
+    return dataclasses.replace(
+        specs,
+        fields=_merged(specs.fields, _LAYOUT.fields),
+        bundles=_merged(specs.bundles, _LAYOUT.bundles),
+        templates=_merged(specs.templates, _LAYOUT.templates),
+        dataset_rows=_merged(rows, _LAYOUT.dataset_rows),
+    )
+
+
 def _renderable(specs: SpecSet) -> SpecSet:
     """``specs`` with every kind, field, bundle and dataset name (free text in random spec sets)
     replaced, wherever it is referenced, by a Python name of a length that varies with it. A
     column the decoder then rejects (an enumeration sharing a value with a name) keeps its
     values."""
+    specs = _with_layout(specs)
     tables = _tables(specs)
     names: dict[str, str] = {}
     for table in _NAMED:
         for value in tables[table].column(0).to_pylist():
-            names.setdefault(value, f"n{len(names)}_" + "x" * (len(value) % 7))
+            if value not in _KEPT:
+                names.setdefault(value, f"n{len(names)}_" + "x" * (len(value) % 7))
 
     def renamed(value: Any) -> Any:
         if isinstance(value, str):
