@@ -75,8 +75,9 @@ class Scan(ABC, Generic[R]):
         return pa.RecordBatchReader.from_batches(self.schema, self._batches())
 
     def to_arrow(self) -> pa.Table:
-        """Every row in one table."""
-        return pa.Table.from_batches(self._batches(), schema=self.schema)
+        """Every row in one table, dictionary columns sharing one dictionary (batches from
+        different data files carry their own; Arrow's group_by and joins need them unified)."""
+        return pa.Table.from_batches(self._batches(), schema=self.schema).unify_dictionaries()
 
     def rows(self) -> Iterator[R]:
         """Every row as a typed row object, batch by batch."""
