@@ -176,3 +176,20 @@ def render(expr: Expr, *, level: int = 0, head: str = "", tail: str = "") -> str
     lines += [render(item, level=level + 1, head=prefix, tail=",") for prefix, item in items]
     lines.append(f"{indent}{closing}{tail}")
     return "\n".join(lines)
+
+
+def call_lines(level: int, head: str, args: Sequence[str], tail: str = "") -> str:
+    """``head(args)tail`` at indentation ``level`` laid out as black lays out a call of atoms:
+    one line when it fits, else the arguments on one line of their own, else one per line with
+    a trailing comma. For template code whose length depends on registry names."""
+    indent = INDENT * level
+    joined = ", ".join(args)
+    flat = f"{indent}{head}({joined}){tail}"
+    if _width(flat) <= LINE_LENGTH:
+        return flat
+    inner = INDENT * (level + 1)
+    if len(args) == 1 or _width(f"{inner}{joined}") <= LINE_LENGTH:
+        return f"{indent}{head}(\n{inner}{joined}\n{indent}){tail}"
+    lines = "".join(f"{inner}{arg},\n" for arg in args)
+    return f"{indent}{head}(\n{lines}{indent}){tail}"
+

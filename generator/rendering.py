@@ -15,7 +15,7 @@ import jinja2
 
 from cpg.spec_set import SpecSet
 from generator import catalog_view, kind_views, view_models
-from generator.pycode import UnusableNamesError, collected_name_errors, literal
+from generator.pycode import UnusableNamesError, call_lines, collected_name_errors, literal
 from storage.deltalake.registry_models import combined_fingerprint
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -155,6 +155,7 @@ def _environment(cache_dir: Path | None, write_cache: bool) -> jinja2.Environmen
         lstrip_blocks=True,
     )
     env.filters["py"] = literal
+    env.globals["call_lines"] = call_lines
     return env
 
 

@@ -245,3 +245,10 @@ def test_an_outline_puts_every_line_back_in_place(specs: SpecSet, split_lines: i
         outline = parse(text, split_lines=split_lines)
         assert _reassembled(outline, outline.roots) == text
         assert all(node.end > node.start for node in walk(outline.roots))
+
+
+def test_the_canonical_registry_renders_as_black_writes_it() -> None:
+    """Templates emit black's layout for the project's own registry, so a clean ``--check``
+    never imports black (issue 16: a check within the import floor)."""
+    for name, text in _renders(canonical_spec_set()).items():
+        assert text == black.format_str(text, mode=_MODE), name

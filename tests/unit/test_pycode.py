@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.pycode import Call, Dict, Ref, identifier, literal, render
+from generator.pycode import Call, Dict, Ref, call_lines, identifier, literal, render
 from storage.spec_codec import RegistryDecodeError
 
 TEXT = st.text(st.characters(exclude_categories=("Cs",)))
@@ -70,3 +70,17 @@ def test_accepted_identifiers_are_plain_names(value: str) -> None:
     assert name.isidentifier() and name.isascii() and not keyword.iskeyword(name)
     assert not name.startswith("_")
     assert isinstance(ast.parse(name, mode="eval").body, ast.Name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=2),
+    st.text(alphabet="abc_", min_size=1, max_size=70),
+    st.lists(st.text(alphabet="xyz_", min_size=1, max_size=60), min_size=1, max_size=4),
+)
+def test_call_lines_lays_out_a_call_as_black_does(level: int, head: str, args: list[str]) -> None:
+    names = [f"a{arg}" for arg in args]
+    code = call_lines(level, f"v{head} = f", names)
+    body = "\n".join(f"{'    ' * depth}if x:" for depth in range(level))
+    module = f"{body}\n{code}\n" if level else f"{code}\n"
+    assert black.format_str(module, mode=black.Mode(line_length=100)) == module
