@@ -192,4 +192,3 @@ def call_lines(level: int, head: str, args: Sequence[str], tail: str = "") -> st
         return f"{indent}{head}(\n{inner}{joined}\n{indent}){tail}"
     lines = "".join(f"{inner}{arg},\n" for arg in args)
     return f"{indent}{head}(\n{lines}{indent}){tail}"
-
