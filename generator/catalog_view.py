@@ -341,8 +341,7 @@ def _table_section(name: str, summary: str, schema: pa.Schema) -> TableSection:
 
 def _build_tables() -> list[TableSection]:
     """The build's own tables; their schemas come from the row classes the build encodes."""
-    from graph.row_validation import VIOLATIONS_TABLE, ContractViolation
-    from graph.rules.emission import LOSERS_SCHEMA, LOSERS_TABLE
+    from graph.own_tables import LOSERS_SCHEMA, LOSERS_TABLE, VIOLATIONS_TABLE, ContractViolation
 
     return [
         _table_section(

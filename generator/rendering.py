@@ -111,9 +111,7 @@ OUTPUT_FILES: tuple[OutputFile, ...] = (
     OutputFile("cpg_contracts.py", "cpg_contracts.py.jinja", _CONTRACT_TABLES, _contracts),
     OutputFile("cpg_schemas.py", "cpg_schemas.py.jinja", _DATASET_TABLES, _schemas),
     OutputFile("cpg_readers.py", "cpg_readers.py.jinja", _DATASET_TABLES, _readers),
-    OutputFile(
-        "cpg_views.py", "cpg_views.py.jinja", (*_CONTRACT_TABLES, *_DATASET_TABLES), _views
-    ),
+    OutputFile("cpg_views.py", "cpg_views.py.jinja", (*_CONTRACT_TABLES, *_DATASET_TABLES), _views),
     OutputFile(
         "relspec_rules.py",
         "relspec_rules.py.jinja",

@@ -56,8 +56,9 @@ from graph.file_read import (
     source_digest,
 )
 from graph.guarded_pool import PoolLimits, WorkFailure, default_memory_limit, run_batches
+from graph.own_tables import VIOLATIONS_TABLE, ContractViolation
 from graph.repo_layers import RepoLayerOptions, RepoLayers
-from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
+from graph.row_validation import RowValidator
 from graph.rules.relations import relation_tables
 from graph.rules.stage import RuleStage
 from graph.scan import RepoScan, display_path, scan_repository

@@ -24,22 +24,8 @@ from cpg.contracts import PropSpec, PropType
 from cpg.registry_specs import DatasetContract, dataset_for_role
 from graph.extract.rows import EDGE, NODE, FileFacts
 from graph.facts_tables import DATASETS, JSON_LANE, PlainTables, plain_tables
+from graph.own_tables import ContractViolation
 from storage.table_order import rows_are_distinct, sort_table
-
-VIOLATIONS_TABLE = "cpg_build_violations"
-
-
-@dataclass(frozen=True)
-class ContractViolation:
-    """One row that breaks its contract, and which rule it breaks."""
-
-    rule: str
-    entity_kind: str
-    entity_id: str
-    kind: str
-    path: str | None
-    detail: str
-
 
 _LANES: tuple[tuple[PropType, str], ...] = (
     (PropType.STR, "value_str"),

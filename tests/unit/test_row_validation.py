@@ -20,7 +20,8 @@ from graph.extract.provenance import edge_row
 from graph.extract.rows import EDGE, NODE, EdgeRow, FileFacts, NodeRow, PropRow
 from graph.product_build import build_graph_product
 from graph.repo_layers import RepoLayerOptions
-from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
+from graph.own_tables import VIOLATIONS_TABLE, ContractViolation
+from graph.row_validation import RowValidator
 from storage.deltalake.delta import read_raw_delta
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,8 +18,7 @@ from graph.access.scan import RowShape
 from graph.build_status import BuildRecord, require_complete
 
 if TYPE_CHECKING:
-    from graph.row_validation import ContractViolation
-    from graph.rules.emission import RuleLoser
+    from graph.own_tables import ContractViolation, RuleLoser
 
 
 class BuildOutput:
@@ -40,7 +39,7 @@ class BuildOutput:
     def violations(self) -> DatasetScan[ContractViolation]:
         """Every row the build wrote that breaks its contract, and the rule it breaks (the
         build's validator is imported here, not with the readers)."""
-        from graph.row_validation import VIOLATIONS_TABLE, ContractViolation
+        from graph.own_tables import VIOLATIONS_TABLE, ContractViolation
         from storage.spec_codec import schema_for
 
         table = self.table(VIOLATIONS_TABLE, schema_for(ContractViolation, VIOLATIONS_TABLE))
@@ -48,7 +47,7 @@ class BuildOutput:
 
     def rule_losers(self) -> DatasetScan[RuleLoser]:
         """Every edge a rule produced that lost to another (ambiguity policy or duplicate)."""
-        from graph.rules.emission import LOSERS_SCHEMA, LOSERS_TABLE, RuleLoser
+        from graph.own_tables import LOSERS_SCHEMA, LOSERS_TABLE, RuleLoser
 
         table = self.table(LOSERS_TABLE, LOSERS_SCHEMA)
         return DatasetScan(table, RowShape(RuleLoser, {}))

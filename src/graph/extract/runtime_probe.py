@@ -159,9 +159,9 @@ def _signature(obj: Any) -> dict[str, Any] | None:
     empty = inspect.Parameter.empty
     return {
         "text": str(signature),
-        "return": None
-        if signature.return_annotation is empty
-        else _text(signature.return_annotation),
+        "return": (
+            None if signature.return_annotation is empty else _text(signature.return_annotation)
+        ),
         "params": [
             {
                 "name": param.name,
@@ -185,9 +185,9 @@ def _members(owner: Any, cls: type | None) -> list[dict[str, Any]]:
                 "name": name,
                 "kind": _member_kind(value),
                 "repr": _repr(value),
-                "module": getattr(value, "__module__", None)
-                if not isinstance(value, str)
-                else None,
+                "module": (
+                    getattr(value, "__module__", None) if not isinstance(value, str) else None
+                ),
                 "qualname": getattr(value, "__qualname__", None),
                 "declaring_type": None if cls is None else cls.__qualname__,
             }

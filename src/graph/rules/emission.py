@@ -33,12 +33,11 @@ from cpg.contracts import EdgeContract, PropType
 from cpg.registry_specs import DatasetContract
 from graph.extract.ids import edge_id, stable_id
 from graph.extract.rows import EDGE
+from graph.own_tables import LOSERS_SCHEMA
 from relspec.rules.model import AmbiguityPolicy, ConfidencePolicy
 from relspec.rules.plan import EDGE_VALUE_COLUMNS, PlannedRule
-from storage.spec_codec import schema_for
 from storage.table_order import sort_order
 
-LOSERS_TABLE = "cpg_rule_losers"
 AMBIGUITY_LOSS = "AMBIGUITY_POLICY"
 DUPLICATE_LOSS = "DUPLICATE_EDGE"
 
@@ -51,28 +50,6 @@ _LANES: Mapping[PropType, tuple[str, pa.DataType]] = {
     PropType.FLOAT: ("value_float", pa.float64()),
     PropType.BOOL: ("value_bool", pa.bool_()),
 }
-
-
-@dataclass(frozen=True)
-class RuleLoser:
-    """An edge a rule produced that another edge beat (one row of ``cpg_rule_losers``)."""
-
-    reason: str
-    rule_name: str
-    edge_id: str
-    edge_kind: str
-    src_node_id: str
-    dst_node_id: str
-    path: str | None
-    bstart: int | None
-    bend: int | None
-    score: float | None
-    ambiguity_group_id: str | None
-    winner_edge_id: str
-    winner_rule_name: str
-
-
-LOSERS_SCHEMA = schema_for(RuleLoser, LOSERS_TABLE)
 
 
 @dataclass(frozen=True)

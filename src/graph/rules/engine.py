@@ -16,9 +16,10 @@ import pyarrow as pa
 
 from cpg.registry_specs import DatasetContract
 from graph.facts_tables import EDGES, PROPS, plain_schema
+from graph.own_tables import LOSERS_SCHEMA
 from graph.rules.arrow_ops import filter_project, hash_join, interval_align
 from graph.rules.catalog import RuleCatalog, Schedule
-from graph.rules.emission import LOSERS_SCHEMA, Emitted, prop_rows, resolve, rule_edges
+from graph.rules.emission import Emitted, prop_rows, resolve, rule_edges
 from relspec.rules.model import RuleKind
 from relspec.rules.plan import PlannedRule
 from relspec.rules.policies import DEFAULT_CONFIDENCE_POLICY

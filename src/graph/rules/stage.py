@@ -22,9 +22,9 @@ import pyarrow.compute as pc
 from cpg.contract_registry import ContractRegistry
 from cpg.registry_specs import DatasetContract
 from graph.facts_tables import EDGES, NODES, PROPS, PROPS_JSON, PlainTables, dataset_table
-from graph.row_validation import ContractViolation, RowValidator
+from graph.own_tables import LOSERS_TABLE, ContractViolation
+from graph.row_validation import RowValidator
 from graph.rules.catalog import rule_catalog
-from graph.rules.emission import LOSERS_TABLE
 from graph.rules.engine import run_rules
 from storage.deltalake.delta import read_delta_columns, write_table_delta
 

@@ -53,8 +53,7 @@ from graph.access import (
 )
 
 if TYPE_CHECKING:
-    from graph.row_validation import ContractViolation
-    from graph.rules.emission import RuleLoser
+    from graph.own_tables import ContractViolation, RuleLoser
 
 __all__ = [
     "EDGE_ROWS",
