@@ -1088,8 +1088,9 @@ DERIVATIONS: tuple[Derivation, ...] = (
         source=SourceKind.DERIVED,
         extractor="graph.rules.engine:run_rules",
         provider_or_field=(
-            "relspec rule qname_fallback_calls: callsite_qname_candidates joined to "
-            "dim_qualified_names, only for calls without a symbol edge"
+            "relspec rule qname_fallback_calls: callsite_qname_candidates left-joined to "
+            "dim_qualified_names (the defining file's node, else the call file's own), only for "
+            "calls without a symbol edge"
         ),
         join_keys=("call_id", "qname"),
         id_column="edge_id",

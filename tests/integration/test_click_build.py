@@ -218,3 +218,31 @@ def test_which_definitions_reach_a_use_is_one_query(
     assert found.select("name", "def_kind", "bstart", "bend").rows() == [
         ("rv", "store", store, store + 2)
     ]
+
+
+def test_every_call_scip_leaves_unresolved_has_one_qname_edge(
+    click_build: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """The fallback's contract: a call site with a qualified-name candidate and no
+    PY_CALLS_SYMBOL edge has exactly one PY_CALLS_QNAME edge; one with a symbol edge has none."""
+    nodes, edges, _ = _frames(click_build[0])
+    calls = nodes.filter(pl.col("node_kind") == "CST_CALLSITE").select("node_id")
+
+    def sources(kind: str) -> pl.DataFrame:
+        return (
+            edges.filter(pl.col("edge_kind") == kind)
+            .group_by(pl.col("src_node_id").alias("node_id"))
+            .agg(pl.len().alias(kind))
+        )
+
+    counts = calls
+    for kind in ("CALLSITE_CANDIDATE_QNAME", "PY_CALLS_SYMBOL", "PY_CALLS_QNAME"):
+        counts = counts.join(sources(kind), on="node_id", how="left")
+    counts = counts.fill_null(0)
+    unresolved = counts.filter(
+        (pl.col("CALLSITE_CANDIDATE_QNAME") > 0) & (pl.col("PY_CALLS_SYMBOL") == 0)
+    )
+    assert (calls.height, unresolved.height) == (1757, 242)
+    assert unresolved["PY_CALLS_QNAME"].to_list() == [1] * 242
+    assert counts.filter(pl.col("PY_CALLS_SYMBOL") > 0)["PY_CALLS_QNAME"].sum() == 0
+    assert counts["PY_CALLS_QNAME"].sum() == 242

@@ -36,6 +36,7 @@ RELATION_COLUMNS = {
     },
     "callsite_qname_candidates": {
         *("call_id", "file_id", "path", "call_bstart", "call_bend", "qname", "qname_source"),
+        "file_qname_id",
     },
     "dim_qualified_names": {"qname_id", "qname", "file_id", "path", "bstart", "bend"},
     "type_exprs_norm": {

@@ -103,6 +103,36 @@ def test_call_targets_match_the_hand_checked_calls() -> None:
     assert found == EXPECTED
 
 
+def test_candidates_name_the_node_of_their_own_file() -> None:
+    """``file_qname_id`` is the node the call's CALLSITE_CANDIDATE_QNAME edge reaches (the rules
+    fall back to it where no file defines the name)."""
+    for path, part in _extract_fixture().items():
+        nodes = {node.node_id for node in part.nodes if node.node_kind == "PY_QUALIFIED_NAME"}
+        edges = {
+            (edge.src_node_id, edge.dst_node_id)
+            for edge in part.edges
+            if edge.edge_kind == "CALLSITE_CANDIDATE_QNAME"
+        }
+        rows = part.relations.get("callsite_qname_candidates", [])
+        pairs = {(row["call_id"], row["file_qname_id"]) for row in rows}
+        assert pairs == edges, path
+        assert {node for _, node in pairs} <= nodes
+
+
+def test_a_name_bound_at_several_sites_is_defined_once_at_the_first() -> None:
+    """One ``dim_qualified_names`` row per name a file defines: a second row would join every
+    call of the name twice, a rival of itself."""
+    source = b"import sys\n\nif sys.platform == 'win32':\n    def nl(): ...\n"
+    source += b"else:\n    def nl(): ...\nX = 1\nX = 2\n"
+    part = extract_file("fixture", "m.py", source, modules=ModuleNames((), frozenset()))
+    rows = part.relations["dim_qualified_names"]
+    assert sorted((row["qname"], row["bstart"]) for row in rows) == [
+        ("m.X", source.index(b"X = 1")),
+        ("m.nl", source.index(b"nl")),
+        ("m.sys", source.index(b"sys")),
+    ]
+
+
 def test_fixture_definitions_and_module_names() -> None:
     facts = _extract_fixture()
     defined = {

@@ -38,12 +38,13 @@ def _call(call_id: str, qname: str, source: str, start: int) -> dict[str, object
         "call_bend": start + 5,
         "qname": qname,
         "qname_source": source,
+        "file_qname_id": f"F:{qname}",  # the call's own file's node for the name
     }
 
 
 def _qname_inputs(catalog: RuleCatalog) -> dict[str, pa.Table]:
-    """C1 calls a name defined twice (a.f, b.f); C2 one defined once; C3 one defined nowhere;
-    C4 has a SCIP symbol, so it takes no fallback."""
+    """C1's callee has two candidates (a.f, b.f), each defined in the repository; C2 has one;
+    C3's is defined nowhere (a builtin, the stdlib); C4 has a SCIP symbol, so no fallback."""
     candidates = [
         _call("C1", "pkg.a.f", "IMPORT", 0),
         _call("C1", "pkg.b.f", "LOCAL", 0),
@@ -89,11 +90,13 @@ def test_qname_fallback_calls(datasets: dict[str, DatasetContract]) -> None:
         1.0,
     )
     # C1 has two candidates: each costs the other 0.1 (0.4 - 0.1); the tie goes to the lower
-    # qname id, the other is a loser of C1's group. C2's only candidate keeps the base 0.4.
-    assert set(edges) == {("C1", "Q_af"), ("C2", "Q_ag")}
+    # qname id, the other is a loser of C1's group. C2's only candidate keeps the base 0.4, and
+    # reaches the defining file's node; C3's name, defined nowhere, its own file's node.
+    assert set(edges) == {("C1", "Q_af"), ("C2", "Q_ag"), ("C3", "F:nowhere")}
     c1, c2 = edges[("C1", "Q_af")], edges[("C2", "Q_ag")]
     assert c1["confidence"] == pytest.approx(0.3) and c1["score"] == pytest.approx(0.3)
     assert c2["confidence"] == pytest.approx(0.4)
+    assert edges[("C3", "F:nowhere")]["confidence"] == pytest.approx(0.4)
     assert (c1["edge_kind"], c1["origin"], c1["resolution_method"]) == (
         "PY_CALLS_QNAME",
         "libcst",
@@ -113,7 +116,7 @@ def test_qname_fallback_calls(datasets: dict[str, DatasetContract]) -> None:
         "Q_bf",
     )
     assert (loser["ambiguity_group_id"], loser["winner_edge_id"]) == ("C1", c1["edge_id"])
-    assert run.edges_by_rule["qname_fallback_calls"] == 2
+    assert run.edges_by_rule["qname_fallback_calls"] == 3
     props = {(r["entity_id"], r["prop_key"]) for r in run.props.to_pylist()}
     assert {(c1["edge_id"], key) for key in ("origin", "qname_source", "score")} <= props
     assert (loser["edge_id"], "origin") not in props  # losers' props are dropped too

@@ -295,6 +295,7 @@ def _call(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:
             call_bend=e.span[1],
             qname=qname,
             qname_source=source,
+            file_qname_id=walk.qnames.node_id(qname),
         )
 
 

@@ -15,8 +15,10 @@ handed in per file as ``ModuleNameAndPackage``, the cache ``FullRepoManager`` wo
 
 Ids are file-scoped (``stable_id('PY_QUALIFIED_NAME', file_id, qname)``) like every other id of
 the build, so batches stay independent: a qualified name has one node per file that names or
-defines it. ``dim_qualified_names`` has a row per definition site, so a rule joining candidates to
-it reaches the node of the defining file.
+defines it. ``dim_qualified_names`` has a row per qualified name a file defines (at its first
+definition site), so a rule joining candidates to it reaches the node of the defining file; a
+candidate no file defines (a builtin, the stdlib, a local) keeps its own file's node
+(``file_qname_id`` of ``callsite_qname_candidates``).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class QualifiedNames:
         self.file_id = file_id
         self.path = path
         self._ids: dict[str, str] = {}
+        self._defined: set[str] = set()
 
     def set_package(self, is_package: bool) -> None:
         """An ``__init__`` module is its own package (relative imports start there)."""
@@ -132,7 +135,14 @@ class QualifiedNames:
             )
 
     def define(self, facts: FileFacts, qname: str, span: Span) -> None:
-        """A ``dim_qualified_names`` row: ``qname`` is defined at ``span`` in this file."""
+        """A ``dim_qualified_names`` row: ``qname`` is defined at ``span`` in this file.
+
+        Only the first site per qualified name (``if``/``else`` branches, re-assignments): a
+        second row would double every call joined to it, a rival of itself.
+        """
+        if qname in self._defined:
+            return
+        self._defined.add(qname)
         facts.add_relation_row(
             "dim_qualified_names",
             {

@@ -193,6 +193,36 @@ def _scip_alignment(
 
 
 _SPAN = ("bstart", "bend")
+_CALL_QNAME_SELECT = ("call_id", "path", "call_bstart", "call_bend", "qname_source")
+
+CALLSITE_QNAME_RULE = RuleDefinition(
+    name="callsite_qname_candidates__join__dim_qualified_names",
+    domain=RuleDomain.CPG,
+    kind=RuleKind.HASH_JOIN,
+    inputs=("callsite_qname_candidates", "dim_qualified_names"),
+    output="rel_callsite_qname",
+    contract_name="rel_callsite_qname_v1",
+    priority=10,
+    execution_mode=None,
+    template=None,
+    evidence=None,
+    policy_overrides=PolicyOverrides(),
+    payload=RulePayload(
+        project_select=_CALL_QNAME_SELECT,
+        project_exprs=(ColumnExpr("qname_id", "coalesce(qname_id, file_qname_id)"),),
+        hash_join=HashJoinPayload(
+            join_type="left outer",
+            left_keys=("qname",),
+            right_keys=("qname",),
+            left_output=(*_CALL_QNAME_SELECT, "file_qname_id"),
+            right_output=("qname_id",),
+        ),
+    ),
+)
+"""Each call's candidate qualified names, to the node of the file defining the name; a name no
+file of the repository defines (a builtin, the stdlib, a dependency, a local) keeps the node of
+the call's own file, so the fallback reaches every candidate, not only the repository's own."""
+
 
 RELATION_RULES: tuple[RuleDefinition, ...] = (
     _scip_alignment(
@@ -223,34 +253,7 @@ RELATION_RULES: tuple[RuleDefinition, ...] = (
         ("call_id", "path", "call_bstart", "call_bend"),
         ("callee_name_bstart", "callee_name_bend"),
     ),
-    RuleDefinition(
-        name="callsite_qname_candidates__join__dim_qualified_names",
-        domain=RuleDomain.CPG,
-        kind=RuleKind.HASH_JOIN,
-        inputs=("callsite_qname_candidates", "dim_qualified_names"),
-        output="rel_callsite_qname",
-        contract_name="rel_callsite_qname_v1",
-        priority=10,
-        execution_mode=None,
-        template=None,
-        evidence=None,
-        policy_overrides=PolicyOverrides(),
-        payload=RulePayload(
-            hash_join=HashJoinPayload(
-                join_type="inner",
-                left_keys=("qname",),
-                right_keys=("qname",),
-                left_output=(
-                    "call_id",
-                    "path",
-                    "call_bstart",
-                    "call_bend",
-                    "qname_source",
-                ),
-                right_output=("qname_id",),
-            )
-        ),
-    ),
+    CALLSITE_QNAME_RULE,
 )
 
 CPG_RULES: tuple[RuleDefinition, ...] = (

@@ -157,9 +157,10 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             *_CALL_SPAN,
             _str("qname"),
             _str("qname_source", nullable=True),
+            _id("file_qname_id", NodeKind.PY_QUALIFIED_NAME),
         ),
         "Qualified names a call's callee may refer to (LibCST QualifiedNameProvider), one row "
-        "per candidate.",
+        "per candidate; file_qname_id is the PY_QUALIFIED_NAME of the call's own file.",
     ),
     _cst(
         "dim_qualified_names",
@@ -171,7 +172,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _int("bstart", nullable=True),
             _int("bend", nullable=True),
         ),
-        "One row per definition site of a qualified name; qname_id is its PY_QUALIFIED_NAME.",
+        "One row per qualified name a file defines, at its first definition site; qname_id is "
+        "the defining file's PY_QUALIFIED_NAME.",
     ),
     _cst(
         "type_exprs_norm",
@@ -309,6 +311,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _str("qname_source", nullable=True),
             _id("qname_id", NodeKind.PY_QUALIFIED_NAME),
         ),
-        "Call sites with the qualified names their callee may refer to, one row per candidate.",
+        "Call sites with the qualified names their callee may refer to, one row per candidate: "
+        "the defining file's PY_QUALIFIED_NAME where the repository defines the name, else the "
+        "call's own file's.",
     ),
 )
