@@ -28,6 +28,14 @@ SMALL_SEGMENTS = 8
 
 
 @dataclass(frozen=True)
+class CompactionPolicy:
+    """How large a segment should be, and how many small ones an incremental build tolerates."""
+
+    target_bytes: int = TARGET_BYTES
+    small_segments: int = SMALL_SEGMENTS
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A segment a build could merge: its bytes, data files and dropped files."""
 
@@ -42,16 +50,13 @@ class Candidate:
 
 
 def plan_merges(
-    candidates: Sequence[Candidate],
-    *,
-    compact: bool,
-    target: int = TARGET_BYTES,
-    small_limit: int = SMALL_SEGMENTS,
+    candidates: Sequence[Candidate], policy: CompactionPolicy, *, compact: bool
 ) -> list[list[Candidate]]:
     """Groups of candidates to merge, each into one new segment; a candidate in no group stays.
 
     ``compact`` forces the compaction of small segments (a full build).
     """
+    target, small_limit = policy.target_bytes, policy.small_segments
     small = [c for c in candidates if c.size < target // 2]
     large_rewrites = [[c] for c in candidates if c.size >= target // 2 and c.drop]
     if not compact and len(small) <= small_limit:

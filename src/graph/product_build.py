@@ -66,7 +66,7 @@ from graph.build_worker import (
     merge_task,
     shaped_tables,
 )
-from graph.compaction import Candidate, plan_merges
+from graph.compaction import Candidate, CompactionPolicy, plan_merges
 from graph.executors import Executor, ExecutorChoice, open_executor
 from graph.extract.diagnostics import directory_diagnostic
 from graph.extract.filesystem import extract_repo, file_node_id
@@ -182,6 +182,7 @@ class _Job:
     limits: WorkLimits
     specs: SpecSet | None
     full: bool
+    compaction: CompactionPolicy
     on_file: Callable[[int], None] | None
     on_start: Callable[[int], None] | None
 
@@ -201,6 +202,7 @@ def build_graph_product(
     specs: SpecSet | None = None,
     full: bool = False,
     executor: ExecutorChoice | None = None,
+    compaction: CompactionPolicy | None = None,
 ) -> BuildResult:
     """Build the CPG of ``repo_root`` into ``output_dir`` (see the module docstring).
 
@@ -209,7 +211,8 @@ def build_graph_product(
     progress; ``exclude`` names directories to skip; ``source_roots`` are the import roots that
     name modules (relative to ``repo_root``; default: what its layout says,
     ``graph.source_roots``); ``specs`` replaces the canonical specs the registry is exported from
-    (a test spec set); ``full`` extracts every file even when a previous build could be kept.
+    (a test spec set); ``full`` extracts every file even when a previous build could be kept;
+    ``compaction`` sizes the segments (``graph.compaction``).
     Raises ``RepositoryNotFoundError``, ``RepositoryUnreadableError``, ``SourceRootError`` or
     ``OutputNotWritableError`` before writing anything; after that, a failure leaves
     ``_build.json`` saying ``failed`` (or ``running``, when even that cannot be written).
@@ -230,6 +233,7 @@ def build_graph_product(
         limits,
         specs,
         full,
+        compaction or CompactionPolicy(),
         on_file,
         on_start,
     )
@@ -319,7 +323,9 @@ def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInp
             files.remove(s for s in files.segments() if s.startswith(REPO_SEGMENT))
             files.add(_repo_level(setup, scan, job.roots, registry))
         with phases("merge"):
-            moved = _merge(executor, files, state, changes, extracted, full=previous is None)
+            moved = _merge(
+                executor, files, state, changes, extracted, job.compaction, full=previous is None
+            )
     with phases("rules"):
         files.remove(s for s in files.segments() if s.startswith(RULES_SEGMENT))
         result.rules = _rules(rules, registry, tables, files, out)
@@ -370,6 +376,7 @@ def _merge(
     state: Mapping[str, FileState],
     changes: FileChanges,
     extracted: Sequence[ExtractedBatch],
+    policy: CompactionPolicy,
     *,
     full: bool,
 ) -> dict[str, str]:
@@ -397,7 +404,7 @@ def _merge(
         for segment in files.segments()
         if segment.startswith(FILE_SEGMENT) and segment in members
     ]
-    groups = plan_merges(candidates, compact=full)
+    groups = plan_merges(candidates, policy, compact=full)
     tasks = [[SegmentPart(c.segment, c.files, c.drop) for c in group] for group in groups]
     moved: dict[str, str] = {}
     for group, merged in zip(groups, executor.run(merge_task, tasks), strict=True):
