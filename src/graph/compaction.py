@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-TARGET_BYTES = 16 << 20
+TARGET_BYTES = 32 << 20
 """Bytes of one segment over all its tables (ZSTD Parquet) that compaction aims at."""
 SMALL_SEGMENTS = 8
 """Small segments an incremental build leaves alone before it compacts them."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,10 @@ class DataFileWriter:
     _stats: dict[str, _ColumnStats] = field(default_factory=dict)
 
     def write(self, table: pa.Table | pa.RecordBatch) -> None:
+        with self._naming_errors():
+            self._write(table)
+
+    def _write(self, table: pa.Table | pa.RecordBatch) -> None:
         if not table.num_rows:
             return
         if table.schema != self.schema:
@@ -90,7 +95,8 @@ class DataFileWriter:
         """Finish the file; its ``DataFile``, or None when nothing was written."""
         if self._writer is None:
             return None
-        self._writer.close()
+        with self._naming_errors():
+            self._writer.close()
         self._writer = None
         stat = (self.folder / self.name).stat()
         return DataFile(
@@ -103,6 +109,17 @@ class DataFileWriter:
             self._writer.close()
             self._writer = None
             (self.folder / self.name).unlink(missing_ok=True)
+
+    @contextmanager
+    def _naming_errors(self) -> Iterator[None]:
+        """pyarrow's write errors name no file (``Error writing bytes to file``): name it."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            reason = exc.strerror or str(exc)
+            raise OSError(exc.errno, reason, str(self.folder / self.name)) from exc
 
     def _observe(self, table: pa.Table | pa.RecordBatch) -> None:
         for column_field, column in zip(self.schema, table.columns, strict=True):
