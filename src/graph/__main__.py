@@ -166,7 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_mode(result))
         phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in result.phases.items())
         written, kept = result.data_files
-        print(f"seconds: {phases}; data files: {written} written, {kept} after compaction")
+        print(
+            f"seconds: {phases}; data files: {written} written, {kept} after compaction; "
+            f"peak {result.peak_bytes >> 20} MiB"
+        )
     if args.strict and result.violations:
         print(
             f"error: {result.violations} rows break their contracts "

@@ -1,19 +1,18 @@
-"""Which segments a build merges: compaction of small segments, and the rewrite of segments that
-lose files' rows.
+"""Which segments a build packs together (compaction), and why this policy.
 
-Extraction writes one segment per batch of files (a few MiB over all tables); a plain reader
-pays for every file, so segments are merged up to ``TARGET_BYTES``. Merging costs a read and a
-write of every merged row, which an incremental build pays again when a segment loses a file,
-so the policy keeps that bounded (LSM style):
+Extraction writes one segment per batch of files; a plain reader pays for every file, so small
+segments are merged up to ``TARGET_BYTES``. Merging costs a read and a write of every merged
+row, and an incremental build pays a rewrite again whenever a segment loses a file (it is
+rewritten without that file's rows, alone, while the changed files are extracted), so the
+target bounds that cost too. The policy (LSM style):
 
-- a segment that loses rows (a file changed or left) is always rewritten: alone when it is
-  large, with the small segments when they are compacted;
-- small segments (under half the target) are compacted once there are more than
-  ``SMALL_SEGMENTS`` of them, or on a full build: packed in path order into groups of at most
-  the target, each merged into one segment.
+- on a full build, all segments are packed in path order into groups of at most the target;
+- on an incremental build, small segments (under half the target: the new segments of a few
+  changed files, mostly) are left alone until there are more than ``SMALL_SEGMENTS`` of them,
+  then packed the same way.
 
 So an incremental build that changes one file rewrites at most one segment (at most
-``TARGET_BYTES``) and adds one small one; small segments are merged every few builds.
+``TARGET_BYTES``) and adds one small one; the small ones are packed every few builds.
 """
 
 from __future__ import annotations
@@ -37,40 +36,32 @@ class CompactionPolicy:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A segment a build could merge: its bytes, data files and dropped files."""
+    """A segment compaction could pack: its bytes, data files and first file."""
 
     segment: str
     size: int
     files: Mapping[str, str]
     """Table key -> data file name."""
     first_path: str
-    """The smallest on-disk path of its files: merges keep neighbouring files together."""
-    drop: frozenset[str] = frozenset()
-    """Ids of files whose rows leave with the merge."""
+    """The smallest on-disk path of its files: packing keeps neighbouring files together."""
 
 
-def plan_merges(
-    candidates: Sequence[Candidate], policy: CompactionPolicy, *, compact: bool
+def plan_compaction(
+    candidates: Sequence[Candidate], policy: CompactionPolicy, *, full: bool
 ) -> list[list[Candidate]]:
-    """Groups of candidates to merge, each into one new segment; a candidate in no group stays.
-
-    ``compact`` forces the compaction of small segments (a full build).
-    """
-    target, small_limit = policy.target_bytes, policy.small_segments
-    small = [c for c in candidates if c.size < target // 2]
-    large_rewrites = [[c] for c in candidates if c.size >= target // 2 and c.drop]
-    if not compact and len(small) <= small_limit:
-        return large_rewrites + [[c] for c in small if c.drop]
+    """Groups of two or more small candidates, each to be merged into one new segment; the
+    others stay as they are."""
+    small = [c for c in candidates if c.size < policy.target_bytes // 2]
+    if not full and len(small) <= policy.small_segments:
+        return []
     groups: list[list[Candidate]] = []
     current: list[Candidate] = []
     size = 0
     for candidate in sorted(small, key=lambda c: (c.first_path, c.segment)):
-        if current and size + candidate.size > target:
+        if current and size + candidate.size > policy.target_bytes:
             groups.append(current)
             current, size = [], 0
         current.append(candidate)
         size += candidate.size
-    if current:
-        groups.append(current)
-    merged = [group for group in groups if len(group) > 1 or group[0].drop]
-    return large_rewrites + merged
+    groups.append(current)
+    return [group for group in groups if len(group) > 1]

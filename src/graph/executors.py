@@ -5,7 +5,8 @@ Every executor runs the same two kinds of task (``graph.build_worker``) with the
 - ``run_batches(task, batches, on_failure)``: extraction; a batch whose worker died, ran out of
   memory or time is retried item by item, and an item that fails alone goes to ``on_failure``
   (in this process), so one file costs the build only that file;
-- ``run(task, items)``: merges; a failure fails the build.
+- ``run(task, items)``: merges, started at once (they run while files are extracted); a failure
+  fails the build.
 
 Results come back in order. Tasks write their Parquet files themselves and return only what the
 parent needs to commit them, so no executor moves rows between processes.

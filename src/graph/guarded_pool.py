@@ -143,21 +143,25 @@ class GuardedPool:
                 batch.future.cancel()  # type: ignore[no-untyped-call]
 
     def run(self, task: Callable[[Item], Outcome], items: Sequence[Item]) -> Iterator[Outcome]:
-        """``task(item)`` for every item, in order, within the same limits; a failed worker is a
-        ``WorkerFailedError`` (there is nothing smaller to retry)."""
+        """Start ``task(item)`` for every item now; the returned iterator gives the outcomes in
+        order. A failed worker is a ``WorkerFailedError`` (there is nothing smaller to retry)."""
         limits = self.limits
         futures = [
             self._pool.schedule(_busy_with, (task, item), timeout=limits.timeout) for item in items
         ]
-        try:
-            for future in futures:
-                try:
-                    yield future.result()
-                except (ProcessExpired, TimeoutError) as exc:
-                    raise WorkerFailedError(_failure(exc, limits).message) from exc
-        finally:
-            for future in futures:
-                future.cancel()  # type: ignore[no-untyped-call]
+
+        def outcomes() -> Iterator[Outcome]:
+            try:
+                for future in futures:
+                    try:
+                        yield future.result()
+                    except (ProcessExpired, TimeoutError) as exc:
+                        raise WorkerFailedError(_failure(exc, limits).message) from exc
+            finally:
+                for future in futures:
+                    future.cancel()  # type: ignore[no-untyped-call]
+
+        return outcomes()
 
 
 def run_batches(

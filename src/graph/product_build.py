@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import math
 import os
+import resource
+import sys
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -66,7 +68,7 @@ from graph.build_worker import (
     merge_task,
     shaped_tables,
 )
-from graph.compaction import Candidate, CompactionPolicy, plan_merges
+from graph.compaction import Candidate, CompactionPolicy, plan_compaction
 from graph.executors import Executor, ExecutorChoice, open_executor
 from graph.extract.diagnostics import directory_diagnostic
 from graph.extract.filesystem import extract_repo, file_node_id
@@ -101,6 +103,7 @@ from graph.source_roots import declared_roots, detect_source_roots
 from storage.deltalake.delta import commit_data_files, vacuum_table
 from storage.deltalake.registry_runner import run_registry_exports
 from storage.faults import fault_point
+from storage.parquet_files import SUFFIX
 from storage.spec_codec import encode_table
 
 DEFAULT_BATCH_FILES = 32
@@ -156,6 +159,8 @@ class BuildResult:
     """Parquet files written by extraction, and in the committed version after compaction."""
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds per phase of the build, in order."""
+    peak_bytes: int = 0
+    """The most resident memory this process (not its workers) held."""
 
 
 def _check_writable(output_dir: Path) -> None:
@@ -306,7 +311,9 @@ def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInp
         job.limits.max_file_bytes,
     )
     batches = _batches(job, changes.extract)
+    segments = _Segments(files, state, changes)
     with open_executor(job.executor, _pool_limits(job, batches), setup) as executor:
+        rewrites = segments.rewrite(executor)  # runs while the changed files are extracted
         if job.on_start is not None:
             job.on_start(len(changes.extract))
         extracted: list[ExtractedBatch] = []
@@ -314,7 +321,7 @@ def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInp
             for outcome in executor.run_batches(extract_batch, batches, failed_file):
                 fault_point("graph.write", out)
                 extracted.append(outcome)
-                files.add(outcome.segment)
+                segments.add(outcome.segment, outcome.files)
                 fault_point("graph.after_batch")
                 if job.on_file is not None:
                     job.on_file(len(outcome.files))
@@ -323,9 +330,8 @@ def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInp
             files.remove(s for s in files.segments() if s.startswith(REPO_SEGMENT))
             files.add(_repo_level(setup, scan, job.roots, registry))
         with phases("merge"):
-            moved = _merge(
-                executor, files, state, changes, extracted, job.compaction, full=previous is None
-            )
+            segments.settle(rewrites)
+            segments.compact(executor, job.compaction, full=previous is None)
     with phases("rules"):
         files.remove(s for s in files.segments() if s.startswith(RULES_SEGMENT))
         result.rules = _rules(rules, registry, tables, files, out)
@@ -341,15 +347,20 @@ def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInp
             )
     with phases("vacuum"):
         for spec in tables:
-            vacuum_table(out / spec.folder)
+            referenced = set(files.table_files(spec.key))
+            folder = out / spec.folder
+            if any(p.name not in referenced for p in folder.glob(f"*{SUFFIX}")):
+                vacuum_table(folder)
     result.data_files = (result.data_files[0], sum(len(files.table_files(s.key)) for s in tables))
-    new_state = _new_state(state, changes, extracted, keys, moved)
+    new_state = _new_state(state, changes, extracted, keys, segments.moved)
     write_state(out, new_state)
     result.rows = {contracts[role].name: files.rows(role) for role in DATASETS}
     result.rows[VIOLATIONS_TABLE] = files.rows(VIOLATIONS)
     result.violations = files.rows(VIOLATIONS)
     result.diagnostics = len(scan.unreadable) + sum(s.diagnostics for s in new_state.values())
     result.phases = phases.seconds
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result.peak_bytes = peak if sys.platform == "darwin" else peak * 1024  # KiB on Linux
     return result, inputs
 
 
@@ -370,49 +381,78 @@ def _batches(job: _Job, relpaths: Sequence[str]) -> list[Sequence[str]]:
     return file_batches(job.repo, relpaths, max_files, max_bytes, job.limits.max_file_bytes)
 
 
-def _merge(
-    executor: Executor,
-    files: FileSet,
-    state: Mapping[str, FileState],
-    changes: FileChanges,
-    extracted: Sequence[ExtractedBatch],
-    policy: CompactionPolicy,
-    *,
-    full: bool,
-) -> dict[str, str]:
-    """Merge segments as ``compaction`` plans it: committed segments lose the rows of departing
-    files, small segments are packed together. Returns old segment -> the segment it went into."""
-    members: dict[str, list[str]] = {}
-    for relpath, entry in state.items():
-        members.setdefault(entry.segment, []).append(relpath)
-    for batch in extracted:
-        members[batch.segment.segment] = list(batch.files)
-    drops: dict[str, set[str]] = {}
-    for relpath in changes.departing:
-        entry = state[relpath]
-        drops.setdefault(entry.segment, set()).add(entry.file_id)
-    emptied = [s for s, dropped in drops.items() if len(dropped) == len(members[s])]
-    files.remove(emptied)
-    candidates = [
-        Candidate(
-            segment,
-            files.segment_size(segment),
-            files.segment_table_files(segment),
-            min(members[segment]),
-            frozenset(drops.get(segment, ())),
-        )
-        for segment in files.segments()
-        if segment.startswith(FILE_SEGMENT) and segment in members
-    ]
-    groups = plan_merges(candidates, policy, compact=full)
-    tasks = [[SegmentPart(c.segment, c.files, c.drop) for c in group] for group in groups]
-    moved: dict[str, str] = {}
-    for group, merged in zip(groups, executor.run(merge_task, tasks), strict=True):
-        segments = [candidate.segment for candidate in group]
-        files.remove(segments)
-        files.add(merged)
-        moved.update(dict.fromkeys(segments, merged.segment))
-    return moved
+class _Segments:
+    """The file segments of the version being made: which files each holds, which lose files
+    (rewritten without their rows), which are packed together, and where merges moved them."""
+
+    def __init__(self, files: FileSet, state: Mapping[str, FileState], changes: FileChanges):
+        self.files = files
+        self.members: dict[str, list[str]] = {}
+        for relpath, entry in state.items():
+            self.members.setdefault(entry.segment, []).append(relpath)
+        self.drops: dict[str, set[str]] = {}
+        departing = set(changes.departing)
+        for relpath in departing:
+            entry = state[relpath]
+            self.drops.setdefault(entry.segment, set()).add(entry.file_id)
+        emptied = [s for s, dropped in self.drops.items() if len(dropped) == len(self.members[s])]
+        files.remove(emptied)
+        self.rewritten = [
+            (segment, [p for p in self.members[segment] if p not in departing])
+            for segment in sorted(self.drops)
+            if segment not in emptied
+        ]
+        self.moved: dict[str, str] = {}
+
+    def add(self, segment: SegmentFiles, relpaths: Sequence[str]) -> None:
+        self.files.add(segment)
+        self.members[segment.segment] = list(relpaths)
+
+    def rewrite(self, executor: Executor) -> Iterator[SegmentFiles]:
+        """Start rewriting the segments that lose files, without those files' rows."""
+        tasks = [
+            [
+                SegmentPart(
+                    segment, self.files.segment_table_files(segment), frozenset(self.drops[segment])
+                )
+            ]
+            for segment, _ in self.rewritten
+        ]
+        return executor.run(merge_task, tasks)
+
+    def settle(self, rewrites: Iterator[SegmentFiles]) -> None:
+        """Take the rewritten segments in place of the old ones."""
+        for (segment, kept), merged in zip(self.rewritten, rewrites, strict=True):
+            self._replace([segment], merged, kept)
+
+    def compact(self, executor: Executor, policy: CompactionPolicy, *, full: bool) -> None:
+        """Pack small segments together (``compaction``)."""
+        candidates = [
+            Candidate(
+                segment,
+                self.files.segment_size(segment),
+                self.files.segment_table_files(segment),
+                min(self.members[segment]),
+            )
+            for segment in self.files.segments()
+            if segment.startswith(FILE_SEGMENT) and self.members.get(segment)
+        ]
+        groups = plan_compaction(candidates, policy, full=full)
+        tasks = [[SegmentPart(c.segment, c.files) for c in group] for group in groups]
+        for group, merged in zip(groups, executor.run(merge_task, tasks), strict=True):
+            segments = [candidate.segment for candidate in group]
+            kept = [path for segment in segments for path in self.members[segment]]
+            self._replace(segments, merged, kept)
+
+    def _replace(self, segments: Sequence[str], merged: SegmentFiles, kept: list[str]) -> None:
+        self.files.remove(segments)
+        self.files.add(merged)
+        self.members[merged.segment] = kept
+        for segment in segments:
+            self.moved[segment] = merged.segment
+        for old, new in self.moved.items():  # a segment merged twice: follow it to the last one
+            if new in segments:
+                self.moved[old] = merged.segment
 
 
 def _new_state(

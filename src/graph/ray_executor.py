@@ -103,13 +103,18 @@ class RayExecutor:
                 self._ray.cancel(ref, force=True)
 
     def run(self, task: Callable[[Item], Outcome], items: Sequence[Item]) -> Iterator[Outcome]:
-        """``task(item)`` for every item, in order; a failed worker fails the build."""
+        """Start ``task(item)`` for every item now; the outcomes come in order, and a failed
+        worker fails the build."""
         refs = [self._submit(task, item) for item in items]
-        for ref in refs:
-            outcome, failure = self._result(ref)
-            if failure is not None:
-                raise RuntimeError(f"a Ray task failed: {failure.message}")
-            yield outcome
+
+        def outcomes() -> Iterator[Outcome]:
+            for ref in refs:
+                outcome, failure = self._result(ref)
+                if failure is not None:
+                    raise RuntimeError(f"a Ray task failed: {failure.message}")
+                yield outcome
+
+        return outcomes()
 
 
 def _first_line(error: BaseException) -> str:
