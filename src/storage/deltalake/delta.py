@@ -298,7 +298,7 @@ def commit_data_files(
         if not adds and not removes:
             return int(table.version())
         table.create_write_transaction([*adds, *removes], mode="append", schema=schema)
-        return int(table.version())
+        return _open(path).version()
 
 
 def data_files(path: PathLike) -> dict[str, tuple[int, int]]:
