@@ -133,20 +133,24 @@ def test_an_incremental_build_equals_a_full_build_after_any_edits(
 
 def assert_rows_name_their_segments_files(out: Path) -> None:
     """Within every file segment, each props and violations row belongs to a node or edge of the
-    same segment, so dropping a file's rows drops all of them."""
+    same segment, and each relation row names its file, so dropping a file drops all its rows."""
     segments: dict[str, dict[str, pa.Table]] = {}
-    for folder in ("cpg_nodes_v1", "cpg_edges_v1", "cpg_props_v1", "cpg_props_json_v1"):
+    for log in out.rglob("_delta_log"):
+        folder = log.parent.relative_to(out).as_posix()
         for name in data_files(out / folder):
             if name.startswith("file-"):
                 segments.setdefault(name, {})[folder] = pq.read_table(out / folder / name)
     for name, tables in segments.items():
         ids = set(tables["cpg_nodes_v1"].column("node_id").to_pylist())
-        ids |= set(
-            tables.get("cpg_edges_v1", pa.table({"edge_id": []})).column("edge_id").to_pylist()
-        )
-        for folder in ("cpg_props_v1", "cpg_props_json_v1"):
+        if "cpg_edges_v1" in tables:
+            ids |= set(tables["cpg_edges_v1"].column("edge_id").to_pylist())
+        for folder in ("cpg_props_v1", "cpg_props_json_v1", "cpg_build_violations"):
             if folder in tables:
                 assert set(tables[folder].column("entity_id").to_pylist()) <= ids, (name, folder)
+        files = set(tables["cpg_nodes_v1"].column("file_id").to_pylist())
+        for folder, table in tables.items():
+            if folder.startswith("_relations/"):
+                assert set(table.column("owner_file_id").to_pylist()) <= files, (name, folder)
 
 
 def test_what_forces_a_full_build_is_said_in_one_line(tmp_path: Path) -> None:
