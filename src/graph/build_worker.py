@@ -10,11 +10,12 @@ add actions need (``graph.segments``). Nothing here commits: the parent does.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pyarrow as pa
 
@@ -87,6 +88,11 @@ _STATE: dict[str, _Worker] = {}
 _TOKEN: dict[str, str] = {}
 
 
+def warm_up() -> None:
+    """A pool worker's first step: importing this module loads the extractors, so a worker is
+    ready by the time the parent has read the registry and sends the first task."""
+
+
 def init_worker(setup: WorkerSetup, token: str = "") -> None:
     """Set up this process to extract files and write segments (``token`` names the setup, for
     executors whose workers outlive a build: ``current_setup``)."""
@@ -94,9 +100,13 @@ def init_worker(setup: WorkerSetup, token: str = "") -> None:
     _TOKEN["token"] = token
 
 
-def current_setup() -> str | None:
-    """The token of this process's setup, or None when it has none."""
-    return _TOKEN.get("token") if _STATE else None
+def run_task(token: str, setup: WorkerSetup, task: Callable[[Any], Any], argument: Any) -> Any:
+    """``task(argument)`` in a process set up with ``setup`` (once per build: ``token`` names the
+    setup, so a worker that outlives a build, or started before the registry was read, gets the
+    right one)."""
+    if not _STATE or _TOKEN.get("token") != token:
+        init_worker(setup, token)
+    return task(argument)
 
 
 def _worker() -> _Worker:

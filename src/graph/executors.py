@@ -14,12 +14,14 @@ parent needs to commit them, so no executor moves rows between processes.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
-from graph.build_worker import WorkerSetup, init_worker
+from graph.build_worker import WorkerSetup, init_worker, run_task, warm_up
 from graph.guarded_pool import GuardedPool, PoolLimits, WorkFailure
 
 Item = TypeVar("Item")
@@ -68,24 +70,47 @@ class InlineExecutor:
         return map(task, items)
 
 
+class SetUpExecutor:
+    """An executor whose tasks run in processes set up with one build's ``WorkerSetup``: the
+    setup travels with each task and a worker takes it once (``build_worker.run_task``), so the
+    workers can start before the registry is read. This process is set up too: it makes the rows
+    of files whose worker failed."""
+
+    def __init__(self, executor: Executor, setup: WorkerSetup) -> None:
+        self._executor = executor
+        self._token = uuid.uuid4().hex
+        self._setup = setup
+        init_worker(setup, self._token)
+
+    def _bound(self, task: Callable[[Any], Outcome]) -> Callable[[Any], Outcome]:
+        return partial(run_task, self._token, self._setup, task)
+
+    def run_batches(
+        self,
+        task: Callable[[Sequence[Item]], Outcome],
+        batches: Sequence[Sequence[Item]],
+        on_failure: Callable[[Item, WorkFailure], Outcome],
+    ) -> Iterator[Outcome]:
+        return self._executor.run_batches(self._bound(task), batches, on_failure)
+
+    def run(self, task: Callable[[Item], Outcome], items: Sequence[Item]) -> Iterator[Outcome]:
+        return self._executor.run(self._bound(task), items)
+
+
 @contextmanager
-def _inline(setup: WorkerSetup) -> Iterator[Executor]:
-    init_worker(setup)
+def _inline() -> Iterator[Executor]:
     yield InlineExecutor()
 
 
 def open_executor(
-    choice: ExecutorChoice, limits: PoolLimits | None, setup: WorkerSetup
+    choice: ExecutorChoice, limits: PoolLimits | None
 ) -> AbstractContextManager[Executor]:
-    """The executor ``choice`` names, set up with ``setup``; ``limits`` None runs in this process.
-
-    This process is set up too: it makes the rows of files whose worker failed.
-    """
-    init_worker(setup)
+    """The executor ``choice`` names (``limits`` None: this process); its workers start now and
+    get a build's setup with its tasks (``SetUpExecutor``)."""
     if choice.kind == RAY:
         from graph.ray_executor import ray_executor
 
-        return ray_executor(choice.address, limits, setup)
+        return ray_executor(choice.address, limits)
     if limits is None:
-        return _inline(setup)
-    return GuardedPool(limits, init_worker, (setup,))
+        return _inline()
+    return GuardedPool(limits, warm_up, ())

@@ -69,7 +69,7 @@ from graph.build_worker import (
     shaped_tables,
 )
 from graph.compaction import Candidate, CompactionPolicy, plan_compaction
-from graph.executors import Executor, ExecutorChoice, open_executor
+from graph.executors import Executor, ExecutorChoice, SetUpExecutor, open_executor
 from graph.extract.diagnostics import directory_diagnostic
 from graph.extract.filesystem import extract_repo, file_node_id
 from graph.extract.module_names import ImportRoot, ModuleNames, package_dirs
@@ -269,6 +269,14 @@ class _Phases:
 
 
 def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInputs]:
+    """The build; its workers start first, so they are ready once the registry is read."""
+    with open_executor(job.executor, _pool_limits(job)) as executor:
+        return _build_with(job, record, executor)
+
+
+def _build_with(
+    job: _Job, record: BuildRecord | None, workers: Executor
+) -> tuple[BuildResult, BuildInputs]:
     out, repo, scan = job.out, job.repo, job.scan
     phases = _Phases()
     with phases("registry"):
@@ -310,28 +318,28 @@ def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInp
         modules,
         job.limits.max_file_bytes,
     )
-    batches = _batches(job, changes.extract)
+    executor = SetUpExecutor(workers, setup)
     segments = _Segments(files, state, changes)
-    with open_executor(job.executor, _pool_limits(job, batches), setup) as executor:
-        rewrites = segments.rewrite(executor)  # runs while the changed files are extracted
-        if job.on_start is not None:
-            job.on_start(len(changes.extract))
-        extracted: list[ExtractedBatch] = []
-        with phases("extract"):
-            for outcome in executor.run_batches(extract_batch, batches, failed_file):
-                fault_point("graph.write", out)
-                extracted.append(outcome)
-                segments.add(outcome.segment, outcome.files)
-                fault_point("graph.after_batch")
-                if job.on_file is not None:
-                    job.on_file(len(outcome.files))
-        result.data_files = (sum(len(batch.segment.files) for batch in extracted), 0)
-        with phases("repo"):
-            files.remove(s for s in files.segments() if s.startswith(REPO_SEGMENT))
-            files.add(_repo_level(setup, scan, job.roots, registry))
-        with phases("merge"):
-            segments.settle(rewrites)
-            segments.compact(executor, job.compaction, full=previous is None)
+    rewrites = segments.rewrite(executor)  # runs while the changed files are extracted
+    if job.on_start is not None:
+        job.on_start(len(changes.extract))
+    extracted: list[ExtractedBatch] = []
+    with phases("extract"):
+        batches = _batches(job, changes.extract)
+        for outcome in executor.run_batches(extract_batch, batches, failed_file):
+            fault_point("graph.write", out)
+            extracted.append(outcome)
+            segments.add(outcome.segment, outcome.files)
+            fault_point("graph.after_batch")
+            if job.on_file is not None:
+                job.on_file(len(outcome.files))
+    result.data_files = (sum(len(batch.segment.files) for batch in extracted), 0)
+    with phases("repo"):
+        files.remove(s for s in files.segments() if s.startswith(REPO_SEGMENT))
+        files.add(_repo_level(setup, scan, job.roots, registry))
+    with phases("merge"):
+        segments.settle(rewrites)
+        segments.compact(executor, job.compaction, full=previous is None)
     with phases("rules"):
         files.remove(s for s in files.segments() if s.startswith(RULES_SEGMENT))
         result.rules = _rules(rules, registry, tables, files, out)
@@ -364,13 +372,14 @@ def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInp
     return result, inputs
 
 
-def _pool_limits(job: _Job, batches: Sequence[Sequence[str]]) -> PoolLimits | None:
-    """The process pool's limits; None to run in this process (``workers=0``)."""
+def _pool_limits(job: _Job) -> PoolLimits | None:
+    """The process pool's limits; None to run in this process (``workers=0``). Every worker
+    has work even when one file changed: one extracts it, another rewrites its old segment."""
     count = job.executor.workers if job.executor.workers is not None else (os.cpu_count() or 1)
     if count == 0:
         return None
     memory = job.limits.worker_memory_bytes or default_memory_limit(count)
-    return PoolLimits(max(1, min(count, len(batches))), memory, job.limits.batch_timeout)
+    return PoolLimits(count, memory, job.limits.batch_timeout)
 
 
 def _batches(job: _Job, relpaths: Sequence[str]) -> list[Sequence[str]]:

@@ -4,8 +4,8 @@ local one started for the build (``pip install -e '.[ray]'``).
 Tasks are the very functions the process pool runs (``graph.build_worker``): they write Parquet
 into the output folder, which every node must reach at the same path (a shared file system),
 and return what the driver commits; deltalake runs on the driver alone. A worker process is set
-up once per build (the setup travels through Ray's object store, and each worker keeps the
-one it was last given).
+up once per build (``executors.SetUpExecutor``: the setup travels with each task, and a
+worker keeps the one it was last given).
 
 Failures map onto the executor contract: a task whose worker died (``WorkerCrashedError``,
 Ray's ``OutOfMemoryError``) or that passed ``timeout`` is retried file by file, and a file that
@@ -16,13 +16,11 @@ exception. Ray retries nothing on its own (``max_retries=0``): the split does it
 from __future__ import annotations
 
 import os
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from graph.build_worker import WorkerSetup, current_setup, init_worker
 from graph.guarded_pool import PoolLimits, WorkFailure
 
 Item = TypeVar("Item")
@@ -35,27 +33,22 @@ class RayUnavailableError(RuntimeError):
     """``--executor ray`` without the ``ray`` extra installed."""
 
 
-def _run_task(token: str, setup: WorkerSetup, task: Callable[[Any], Any], argument: Any) -> Any:
-    """In a Ray worker: set up once per build (``token``), then run ``task``."""
-    if current_setup() != token:
-        init_worker(setup, token)
+def _run_task(task: Callable[[Any], Any], argument: Any) -> Any:
     return task(argument)
 
 
 class RayExecutor:
     """Runs tasks on a Ray cluster, at most ``window`` at a time."""
 
-    def __init__(self, ray: Any, setup: WorkerSetup, limits: PoolLimits | None) -> None:
+    def __init__(self, ray: Any, limits: PoolLimits | None) -> None:
         self._ray = ray
-        self._token = uuid.uuid4().hex
-        self._setup = ray.put(setup)
         self._timeout = None if limits is None else limits.timeout
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self._window = 2 * max(cpus, 1)
         self._remote = ray.remote(max_retries=0)(_run_task)
 
     def _submit(self, task: Callable[[Any], Any], argument: Any) -> Any:
-        return self._remote.remote(self._token, self._setup, task, argument)
+        return self._remote.remote(task, argument)
 
     def _result(self, ref: Any) -> tuple[Any, WorkFailure | None]:
         """The task's outcome, or why its worker failed; a task's own exception is raised."""
@@ -123,9 +116,7 @@ def _first_line(error: BaseException) -> str:
 
 
 @contextmanager
-def ray_executor(
-    address: str | None, limits: PoolLimits | None, setup: WorkerSetup
-) -> Iterator[RayExecutor]:
+def ray_executor(address: str | None, limits: PoolLimits | None) -> Iterator[RayExecutor]:
     """A Ray executor on the cluster at ``address`` (default: ``RAY_ADDRESS``, else a local
     cluster started here and stopped afterwards). A Ray session this process already holds
     (``ray.init`` called by the caller) is used as it is."""
@@ -143,7 +134,7 @@ def ray_executor(
             configure_logging=False,
         )
     try:
-        yield RayExecutor(ray, setup, limits)
+        yield RayExecutor(ray, limits)
     finally:
         if started:
             ray.shutdown()
