@@ -274,22 +274,40 @@ def _build(job: _Job, record: BuildRecord | None) -> tuple[BuildResult, BuildInp
         return _build_with(job, record, executor)
 
 
+@dataclass(frozen=True)
+class _Registry:
+    """What a build reads from the registry it exported."""
+
+    fingerprint: str
+    contracts: ContractRegistry
+    datasets: dict[str, DatasetContract]
+    rules: RuleStage
+    tables: BuildTables
+
+
+def _load_registry(out: Path, specs: SpecSet | None) -> _Registry:
+    """Export the registry to ``out/registry`` and read back what the build needs."""
+    export = run_registry_exports(out, specs=specs)
+    contracts = load_contracts_from_registry(out)
+    datasets: dict[str, DatasetContract] = {
+        role: dataset_for_role(role, registry=out) for role in DATASETS
+    }
+    rules = RuleStage(out, datasets)
+    tables = build_tables(datasets, rules.relation_schemas)
+    return _Registry(export.spec_fingerprint, contracts, datasets, rules, tables)
+
+
 def _build_with(
     job: _Job, record: BuildRecord | None, workers: Executor
 ) -> tuple[BuildResult, BuildInputs]:
     out, repo, scan = job.out, job.repo, job.scan
     phases = _Phases()
     with phases("registry"):
-        export = run_registry_exports(out, specs=job.specs)
-        registry = load_contracts_from_registry(out)
-        contracts: dict[str, DatasetContract] = {
-            role: dataset_for_role(role, registry=out) for role in DATASETS
-        }
-        rules = RuleStage(out, contracts)
-        tables = build_tables(contracts, rules.relation_schemas)
+        loaded = _load_registry(out, job.specs)
+    tables = loaded.tables
     repo_id = repo.name or "repo"
     modules = ModuleNames(job.roots, package_dirs(display_path(p) for p in scan.files))
-    inputs = build_inputs(export.spec_fingerprint, repo_id, job.limits.max_file_bytes)
+    inputs = build_inputs(loaded.fingerprint, repo_id, job.limits.max_file_bytes)
     with phases("hash"):
         keys = {
             relpath: file_key(display_path(relpath), content_digest(repo / relpath), modules)
@@ -302,74 +320,88 @@ def _build_with(
     result.full_reason = None if previous is not None else reason
     result.extracted, result.removed = len(changes.extract), len(changes.removed)
     files = FileSet(previous.segments if previous is not None else {})
-    setup = WorkerSetup(
-        (
-            registry.node_contracts,
-            registry.edge_contracts,
-            registry.derivations,
-            registry.prop_enums,
-        ),
-        contracts,
-        tables,
-        rules.relation_schemas,
-        repo_id,
-        repo,
-        out,
-        modules,
-        job.limits.max_file_bytes,
-    )
+    setup = _setup(loaded, repo_id, repo, out, modules, job.limits.max_file_bytes)
     executor = SetUpExecutor(workers, setup)
     segments = _Segments(files, state, changes)
     rewrites = segments.rewrite(executor)  # runs while the changed files are extracted
-    if job.on_start is not None:
-        job.on_start(len(changes.extract))
-    extracted: list[ExtractedBatch] = []
     with phases("extract"):
-        batches = _batches(job, changes.extract)
-        for outcome in executor.run_batches(extract_batch, batches, failed_file):
-            fault_point("graph.write", out)
-            extracted.append(outcome)
-            segments.add(outcome.segment, outcome.files)
-            fault_point("graph.after_batch")
-            if job.on_file is not None:
-                job.on_file(len(outcome.files))
-    result.data_files = (sum(len(batch.segment.files) for batch in extracted), 0)
+        extracted = _extract(job, executor, segments, changes.extract)
     with phases("repo"):
         files.remove(s for s in files.segments() if s.startswith(REPO_SEGMENT))
-        files.add(_repo_level(setup, scan, job.roots, registry))
+        files.add(_repo_level(setup, scan, job.roots, loaded.contracts))
     with phases("merge"):
         segments.settle(rewrites)
         segments.compact(executor, job.compaction, full=previous is None)
     with phases("rules"):
         files.remove(s for s in files.segments() if s.startswith(RULES_SEGMENT))
-        result.rules = _rules(rules, registry, tables, files, out)
+        result.rules = _rules(loaded.rules, loaded.contracts, tables, files, out)
     with phases("commit"):
-        for spec in tables:
-            fault_point("graph.commit", out)
-            commit_data_files(
-                out / spec.folder,
-                spec.schema,
-                files.adds(spec.key),
-                files.removes(spec.key),
-                replace=previous is None,
-            )
+        _commit(out, tables, files, replace=previous is None)
     with phases("vacuum"):
-        for spec in tables:
-            referenced = set(files.table_files(spec.key))
-            folder = out / spec.folder
-            if any(p.name not in referenced for p in folder.glob(f"*{SUFFIX}")):
-                vacuum_table(folder)
-    result.data_files = (result.data_files[0], sum(len(files.table_files(s.key)) for s in tables))
+        _vacuum(out, tables, files)
     new_state = _new_state(state, changes, extracted, keys, segments.moved)
     write_state(out, new_state)
-    result.rows = {contracts[role].name: files.rows(role) for role in DATASETS}
-    result.rows[VIOLATIONS_TABLE] = files.rows(VIOLATIONS)
-    result.violations = files.rows(VIOLATIONS)
+    written = sum(len(batch.segment.files) for batch in extracted)
+    result.data_files = (written, sum(len(files.table_files(s.key)) for s in tables))
+    result.rows = {loaded.datasets[role].name: files.rows(role) for role in DATASETS}
+    result.rows[VIOLATIONS_TABLE] = result.violations = files.rows(VIOLATIONS)
     result.diagnostics = len(scan.unreadable) + sum(s.diagnostics for s in new_state.values())
     result.phases = phases.seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result.peak_bytes = peak if sys.platform == "darwin" else peak * 1024  # KiB on Linux
     return result, inputs
+
+
+def _setup(
+    loaded: _Registry, repo_id: str, repo: Path, out: Path, modules: ModuleNames, max_bytes: int
+) -> WorkerSetup:
+    registry = loaded.contracts
+    contracts = (
+        registry.node_contracts,
+        registry.edge_contracts,
+        registry.derivations,
+        registry.prop_enums,
+    )
+    relations = loaded.rules.relation_schemas
+    return WorkerSetup(
+        contracts, loaded.datasets, loaded.tables, relations, repo_id, repo, out, modules, max_bytes
+    )
+
+
+def _extract(
+    job: _Job, executor: Executor, segments: _Segments, relpaths: Sequence[str]
+) -> list[ExtractedBatch]:
+    """Extract ``relpaths`` in batches, each written by its worker as a segment."""
+    if job.on_start is not None:
+        job.on_start(len(relpaths))
+    extracted = []
+    for outcome in executor.run_batches(extract_batch, _batches(job, relpaths), failed_file):
+        fault_point("graph.write", job.out)
+        extracted.append(outcome)
+        segments.add(outcome.segment, outcome.files)
+        fault_point("graph.after_batch")
+        if job.on_file is not None:
+            job.on_file(len(outcome.files))
+    return extracted
+
+
+def _commit(out: Path, tables: BuildTables, files: FileSet, *, replace: bool) -> None:
+    """One commit per table: this version's new files in, the files it replaced out (a full
+    build: its files are the whole table)."""
+    for spec in tables:
+        fault_point("graph.commit", out)
+        folder = out / spec.folder
+        adds, removes = files.adds(spec.key), files.removes(spec.key)
+        commit_data_files(folder, spec.schema, adds, removes, replace=replace)
+
+
+def _vacuum(out: Path, tables: BuildTables, files: FileSet) -> None:
+    """Delete what no version refers to, in every table whose folder holds such files."""
+    for spec in tables:
+        referenced = set(files.table_files(spec.key))
+        folder = out / spec.folder
+        if any(path.name not in referenced for path in folder.glob(f"*{SUFFIX}")):
+            vacuum_table(folder)
 
 
 def _pool_limits(job: _Job) -> PoolLimits | None:
