@@ -9,6 +9,9 @@ an incremental build take one file's rows out of a segment:
 - props and violations by ``entity_id``: the id of a node or edge of the same segment;
 - relations (the rule engine's inputs, kept under ``_relations/``) by ``owner_file_id``, a
   column the store adds to the relation's contract schema;
+- the endpoint index (``_relations/_endpoint_nodes``: id, kind and file of every node of a kind
+  a rule edge may join, so the rule engine checks its endpoints without reading every node) by
+  ``file_id``;
 - the rule engine's losers live in the rules segment only.
 """
 
@@ -27,6 +30,8 @@ from storage.spec_codec import schema_for
 
 VIOLATIONS = "violations"
 LOSERS = "losers"
+ENDPOINTS = "endpoints"
+ENDPOINT_COLUMNS = ("node_id", "node_kind", "file_id")
 RELATION_PREFIX = "relation:"
 RELATIONS_FOLDER = "_relations"
 OWNER_COLUMN = "owner_file_id"
@@ -96,6 +101,10 @@ def build_tables(
         VIOLATIONS, VIOLATIONS_TABLE, _stored(violations), entity_column="entity_id"
     )
     tables[LOSERS] = BuildTable(LOSERS, LOSERS_TABLE, _stored(LOSERS_SCHEMA))
+    nodes = tables[NODES].schema
+    endpoints = pa.schema([nodes.field(name) for name in ENDPOINT_COLUMNS])
+    folder = f"{RELATIONS_FOLDER}/_endpoint_nodes"
+    tables[ENDPOINTS] = BuildTable(ENDPOINTS, folder, endpoints, file_column="file_id")
     for name, schema in sorted(relations.items()):
         stored = _stored(schema).append(pa.field(OWNER_COLUMN, pa.string()))
         key = f"{RELATION_PREFIX}{name}"

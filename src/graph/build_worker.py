@@ -18,16 +18,31 @@ from types import MappingProxyType
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cpg.contract_registry import ContractRegistry
 from cpg.registry_specs import DatasetContract
-from graph.build_tables import OWNER_COLUMN, RELATION_PREFIX, VIOLATIONS, BuildTables
+from graph.build_tables import (
+    ENDPOINT_COLUMNS,
+    ENDPOINTS,
+    OWNER_COLUMN,
+    RELATION_PREFIX,
+    VIOLATIONS,
+    BuildTables,
+)
 from graph.extract.diagnostics import unextracted_file
 from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import file_node_id
 from graph.extract.module_names import ModuleNames
 from graph.extract.rows import FileFacts
-from graph.facts_tables import DATASETS, PlainTables, dataset_table, plain_tables, props_sorted
+from graph.facts_tables import (
+    DATASETS,
+    NODES,
+    PlainTables,
+    dataset_table,
+    plain_tables,
+    props_sorted,
+)
 from graph.file_read import FileTooLargeError, read_source, source_digest
 from graph.guarded_pool import WorkFailure
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
@@ -59,6 +74,8 @@ class WorkerSetup:
     out: Path
     modules: ModuleNames
     max_file_bytes: int
+    endpoint_kinds: frozenset[str]
+    """Node kinds the rule engine's edges may join: their nodes go to the endpoint index."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,7 @@ def _written(
         rows[f"{RELATION_PREFIX}{name}"] = table.append_column(
             OWNER_COLUMN, pa.array(owner, pa.string())
         )
+    rows[ENDPOINTS] = endpoint_rows(rows[NODES], setup.endpoint_kinds)
     violations = rows[VIOLATIONS].num_rows
     segment = write_segment(setup.out, setup.tables, new_segment(FILE_SEGMENT), rows)
     return ExtractedBatch(
@@ -202,6 +220,12 @@ def shaped_tables(
     rows: dict[str, pa.Table] = dict(tables)
     rows[VIOLATIONS] = encode_table(ContractViolation, violations, VIOLATIONS_TABLE)
     return rows
+
+
+def endpoint_rows(nodes: pa.Table, kinds: frozenset[str]) -> pa.Table:
+    """The endpoint index rows of ``nodes``: those of the given kinds, id, kind and file."""
+    wanted = pc.is_in(nodes.column("node_kind").cast(pa.string()), pa.array(sorted(kinds)))
+    return nodes.filter(wanted).select(list(ENDPOINT_COLUMNS))
 
 
 @contextmanager

@@ -52,6 +52,7 @@ from cpg.spec_set import SpecSet
 from graph.build_plan import FileSet, committed_build
 from graph.build_status import BuildRecord, mark_complete, mark_failed, mark_running, read_record
 from graph.build_tables import (
+    ENDPOINTS,
     LOSERS,
     OWNER_COLUMN,
     RELATION_PREFIX,
@@ -63,6 +64,7 @@ from graph.build_tables import (
 from graph.build_worker import (
     ExtractedBatch,
     WorkerSetup,
+    endpoint_rows,
     extract_batch,
     failed_file,
     merge_task,
@@ -363,8 +365,18 @@ def _setup(
         registry.prop_enums,
     )
     relations = loaded.rules.relation_schemas
+    endpoints = loaded.rules.endpoint_kinds(registry)
     return WorkerSetup(
-        contracts, loaded.datasets, loaded.tables, relations, repo_id, repo, out, modules, max_bytes
+        contracts,
+        loaded.datasets,
+        loaded.tables,
+        relations,
+        repo_id,
+        repo,
+        out,
+        modules,
+        max_bytes,
+        endpoints,
     )
 
 
@@ -533,8 +545,8 @@ def _rules(
         for name, spec in tables.relations.items()
     }
 
-    def node_kinds(ids: pa.Array) -> dict[str, str]:
-        found = _dataset(out, tables[NODES], files).to_table(
+    def kinds_in(key: str, ids: pa.Array) -> dict[str, str]:
+        found = _dataset(out, tables[key], files).to_table(
             columns=["node_id", "node_kind"], filter=pc.field("node_id").isin(ids)
         )
         return dict(
@@ -544,6 +556,14 @@ def _rules(
                 strict=True,
             )
         )
+
+    def node_kinds(ids: pa.Array) -> dict[str, str]:
+        """From the endpoint index; an id it lacks (a rule edge joining a node of a kind its
+        contract does not allow, or no node) is looked up among all nodes, so the violation
+        says which it is."""
+        known = kinds_in(ENDPOINTS, ids)
+        missing = pc.filter(ids, pc.invert(pc.is_in(ids, pa.array(list(known), pa.string()))))
+        return known | (kinds_in(NODES, missing) if len(missing) else {})
 
     ruled = rules.run(relations, registry, node_kinds)
     rows = {key: table.cast(tables[key].schema) for key, table in ruled.tables.items()}
@@ -571,6 +591,7 @@ def _repo_level(
     known = {file_node_id(setup.repo_id, path): "PY_FILE" for path in paths}
     validator = RowValidator(registry, setup.datasets)
     rows = shaped_tables(validator, setup.datasets, facts, known)
+    rows[ENDPOINTS] = endpoint_rows(rows[NODES], setup.endpoint_kinds)
     for name, table in relation_tables(facts.relations, setup.relations).items():
         owner = pa.nulls(table.num_rows, pa.string())
         rows[f"{RELATION_PREFIX}{name}"] = table.append_column(OWNER_COLUMN, owner)

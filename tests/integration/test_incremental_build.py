@@ -149,7 +149,9 @@ def assert_rows_name_their_segments_files(out: Path) -> None:
                 assert set(tables[folder].column("entity_id").to_pylist()) <= ids, (name, folder)
         files = set(tables["cpg_nodes_v1"].column("file_id").to_pylist())
         for folder, table in tables.items():
-            if folder.startswith("_relations/"):
+            if folder == "_relations/_endpoint_nodes":
+                assert set(table.column("file_id").to_pylist()) <= files, (name, folder)
+            elif folder.startswith("_relations/"):
                 assert set(table.column("owner_file_id").to_pylist()) <= files, (name, folder)
 
 

@@ -5,7 +5,8 @@ those its implemented relations make runnable (``relation_schemas`` go to the wo
 shape each batch's relation rows and store them with its segment). After: ``run`` runs the rules
 over every file's relation rows at once (they need them all, e.g. qualified names defined in one
 file and called in another) and validates their edges and props against the contracts like
-every other row (endpoint kinds come from the build's nodes); the build writes them, and the
+every other row (endpoint kinds come from the build's nodes of the kinds rule edges may join:
+the endpoint index, ``endpoint_kinds``); the build writes them, and the
 losers (``cpg_rule_losers``), as its rules segment.
 """
 
@@ -50,6 +51,16 @@ class RuleStage:
         extracted = self.catalog.extracted()
         self.schedule = self.catalog.schedule(extracted)
         self.relation_schemas = {name: self.catalog.relation_schema(name) for name in extracted}
+
+    def endpoint_kinds(self, registry: ContractRegistry) -> frozenset[str]:
+        """The node kinds the edges of the scheduled rules may join (their contracts')."""
+        kinds: set[str] = set()
+        for planned in self.schedule.order:
+            emit = planned.rule.payload.edge_emit
+            if emit is not None:
+                contract = registry.edge_contract(emit.edge_kind)
+                kinds.update(contract.src_kinds, contract.dst_kinds)
+        return frozenset(kinds)
 
     def run(
         self,
