@@ -10,7 +10,11 @@ On a copy of ``Lib/`` (``site-packages`` excluded), in fresh processes:
   issue's budget of 3 s plus it;
 - optionally (``--ray``) the same full build with ``--executor ray`` on a local cluster.
 
-    python bench/bench_incremental.py [--runs 3] [--full-runs 1] [--ray]
+Builds run with ``--no-scip`` unless ``--scip``: the SCIP layer sees the whole repository, so an
+incremental build after any edit runs scip-python over all of it again (``graph.repo_layers``),
+which is not what the one-file target measures.
+
+    python bench/bench_incremental.py [--runs 3] [--full-runs 1] [--ray] [--scip] [--subset DIR]
 """
 
 from __future__ import annotations
@@ -70,14 +74,19 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     return time.perf_counter() - started, usage.ru_maxrss / 1024, out
 
 
+LAYERS: list[str] = ["--no-scip"]
+"""The repository-level layer options every build gets (``--scip`` empties it)."""
+
+
 def build(corpus: Path, out: Path, *args: str) -> tuple[float, float, str]:
     command = [sys.executable, "-m", "graph", "build", str(corpus), "--out", str(out)]
-    return timed([*command, "--exclude", EXCLUDE, *args])
+    return timed([*command, "--exclude", EXCLUDE, *LAYERS, *args])
 
 
 def summary_lines(stdout: str) -> str:
     lines = stdout.splitlines()
-    return "\n".join(line for line in lines if line.startswith(("full", "incremental", "seconds")))
+    starts = ("full", "incremental", "seconds", "scip")
+    return "\n".join(line for line in lines if line.startswith(starts))
 
 
 def main() -> None:
@@ -85,10 +94,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="incremental builds and floors")
     parser.add_argument("--full-runs", type=int, default=1)
     parser.add_argument("--ray", action="store_true", help="also a full build on local Ray")
+    parser.add_argument("--scip", action="store_true", help="run the SCIP layer in every build")
+    parser.add_argument(
+        "--subset",
+        metavar="DIR",
+        help=f"only this folder of Lib/ (it must hold {EDITED}'s folder, e.g. email)",
+    )
     args = parser.parse_args()
+    if args.scip:
+        LAYERS.clear()
     with tempfile.TemporaryDirectory(prefix="cpg-incr-bench-") as temp:
         corpus = Path(temp, "Lib")
-        shutil.copytree(LIB, corpus, ignore=shutil.ignore_patterns(EXCLUDE, "__pycache__"))
+        source = LIB / args.subset if args.subset else LIB
+        target = corpus / args.subset if args.subset else corpus
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(EXCLUDE, "__pycache__"))
         floors = [timed([sys.executable, "-c", FLOOR, str(corpus)])[0] for _ in range(args.runs)]
         floor = statistics.median(floors)
         cpu = statistics.median(CPU)

@@ -3,18 +3,27 @@
 # Registry fingerprint: sha256:8dfd20af1302ddc8e379aaf531779b07a8f0adb0c294f83c8b2fae576c179b8f
 """Typed rows and readers of the CPG datasets, generated from the registry tables.
 
-Each reader restores the dataset's exact schema (Delta drops metadata and dictionary types)
-and fails with an error naming the column when the stored table does not match.
+``read_<role>(out)`` (``read_nodes``, ``read_edges``, ...) reads the dataset with that role of the
+complete build in ``out`` (an ``IncompleteBuildError`` for an interrupted one): a lazy scan of
+``columns`` (default all) and the rows matching ``where`` (a ``pyarrow.compute`` expression,
+pushed down to Delta's file statistics and Parquet's row groups), consumed as record batches,
+an Arrow table, typed rows, polars or DuckDB (``graph.access.Scan``).
+
+``read_<dataset>_table(path)`` reads one Delta table whole, restored to its exact schema and
+canonical order, and fails naming the column when the stored table does not match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from generated.cpg_contracts import EdgeKind, NodeKind
 from generated.cpg_schemas import (
     CPG_EDGES_V1_SCHEMA,
     CPG_NODES_V1_SCHEMA,
@@ -25,6 +34,47 @@ from generated.cpg_schemas import (
     DATASET_BY_ROLE,
     DatasetRole,
 )
+from graph.access import BuildOutput, DatasetScan, RowShape
+from graph.access.scan import typed_rows
+
+__all__ = [
+    "CPG_EDGES_V1_ROW_SHAPE",
+    "CPG_NODES_V1_ROW_SHAPE",
+    "CPG_PROPS_BY_FILE_ID_V1_ROW_SHAPE",
+    "CPG_PROPS_GLOBAL_V1_ROW_SHAPE",
+    "CPG_PROPS_JSON_V1_ROW_SHAPE",
+    "CPG_PROPS_V1_ROW_SHAPE",
+    "CpgEdgesV1Row",
+    "CpgNodesV1Row",
+    "CpgPropsByFileIdV1Row",
+    "CpgPropsGlobalV1Row",
+    "CpgPropsJsonV1Row",
+    "CpgPropsV1Row",
+    "EdgesRow",
+    "NodesRow",
+    "PropsByFileIdRow",
+    "PropsGlobalRow",
+    "PropsJsonRow",
+    "PropsRow",
+    "read_cpg_edges_v1",
+    "read_cpg_edges_v1_table",
+    "read_cpg_nodes_v1",
+    "read_cpg_nodes_v1_table",
+    "read_cpg_props_by_file_id_v1",
+    "read_cpg_props_by_file_id_v1_table",
+    "read_cpg_props_global_v1",
+    "read_cpg_props_global_v1_table",
+    "read_cpg_props_json_v1",
+    "read_cpg_props_json_v1_table",
+    "read_cpg_props_v1",
+    "read_cpg_props_v1_table",
+    "read_edges",
+    "read_nodes",
+    "read_props",
+    "read_props_by_file_id",
+    "read_props_global",
+    "read_props_json",
+]
 
 
 def _read_delta(
@@ -36,14 +86,18 @@ def _read_delta(
     return read_table_delta(path, schema=schema, sort_key=sort_key)
 
 
-@dataclass(frozen=True)
+def _output(out: str | Path | BuildOutput) -> BuildOutput:
+    return out if isinstance(out, BuildOutput) else BuildOutput(out)
+
+
+@dataclass(frozen=True, slots=True)
 class CpgEdgesV1Row:
     """One row of cpg_edges_v1."""
 
     bstart: int | None
     bend: int | None
     edge_id: str
-    edge_kind: str
+    edge_kind: EdgeKind
     src_node_id: str
     dst_node_id: str
     path: str | None
@@ -57,6 +111,11 @@ class CpgEdgesV1Row:
     ambiguity_group_id: str | None
     rule_name: str | None
     rule_priority: int | None
+
+
+CPG_EDGES_V1_ROW_SHAPE: Final[RowShape[CpgEdgesV1Row]] = RowShape(
+    CpgEdgesV1Row, {"edge_kind": EdgeKind}
+)
 
 
 def read_cpg_edges_v1_table(path: str | Path) -> pa.Table:
@@ -78,27 +137,26 @@ def read_cpg_edges_v1_table(path: str | Path) -> pa.Table:
 
 def read_cpg_edges_v1(path: str | Path) -> Iterator[CpgEdgesV1Row]:
     """The rows of the cpg_edges_v1 Delta table at ``path``, in canonical order."""
-    for row in read_cpg_edges_v1_table(path).to_pylist():
-        yield CpgEdgesV1Row(**row)
+    return typed_rows(read_cpg_edges_v1_table(path).to_batches(), CPG_EDGES_V1_ROW_SHAPE)
 
 
 EdgesRow = CpgEdgesV1Row
 """A row of the dataset with role edges (today cpg_edges_v1)."""
 
 
-def read_edges_table(output_dir: str | Path) -> pa.Table:
-    """The dataset with role edges of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.EDGES]
-    return read_cpg_edges_v1_table(Path(output_dir, folder))
+def read_edges(
+    out: str | Path | BuildOutput,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pc.Expression | None = None,
+) -> DatasetScan[EdgesRow]:
+    """The dataset with role edges of the complete build in ``out``, lazily."""
+    output = _output(out)
+    table = output.table(DATASET_BY_ROLE[DatasetRole.EDGES], CPG_EDGES_V1_SCHEMA)
+    return DatasetScan(table, CPG_EDGES_V1_ROW_SHAPE, columns=columns, where=where)
 
 
-def read_edges(output_dir: str | Path) -> Iterator[EdgesRow]:
-    """The rows of the dataset with role edges of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.EDGES]
-    return read_cpg_edges_v1(Path(output_dir, folder))
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CpgNodesV1Row:
     """One row of cpg_nodes_v1."""
 
@@ -107,7 +165,12 @@ class CpgNodesV1Row:
     bstart: int | None
     bend: int | None
     node_id: str
-    node_kind: str
+    node_kind: NodeKind
+
+
+CPG_NODES_V1_ROW_SHAPE: Final[RowShape[CpgNodesV1Row]] = RowShape(
+    CpgNodesV1Row, {"node_kind": NodeKind}
+)
 
 
 def read_cpg_nodes_v1_table(path: str | Path) -> pa.Table:
@@ -127,27 +190,26 @@ def read_cpg_nodes_v1_table(path: str | Path) -> pa.Table:
 
 def read_cpg_nodes_v1(path: str | Path) -> Iterator[CpgNodesV1Row]:
     """The rows of the cpg_nodes_v1 Delta table at ``path``, in canonical order."""
-    for row in read_cpg_nodes_v1_table(path).to_pylist():
-        yield CpgNodesV1Row(**row)
+    return typed_rows(read_cpg_nodes_v1_table(path).to_batches(), CPG_NODES_V1_ROW_SHAPE)
 
 
 NodesRow = CpgNodesV1Row
 """A row of the dataset with role nodes (today cpg_nodes_v1)."""
 
 
-def read_nodes_table(output_dir: str | Path) -> pa.Table:
-    """The dataset with role nodes of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.NODES]
-    return read_cpg_nodes_v1_table(Path(output_dir, folder))
+def read_nodes(
+    out: str | Path | BuildOutput,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pc.Expression | None = None,
+) -> DatasetScan[NodesRow]:
+    """The dataset with role nodes of the complete build in ``out``, lazily."""
+    output = _output(out)
+    table = output.table(DATASET_BY_ROLE[DatasetRole.NODES], CPG_NODES_V1_SCHEMA)
+    return DatasetScan(table, CPG_NODES_V1_ROW_SHAPE, columns=columns, where=where)
 
 
-def read_nodes(output_dir: str | Path) -> Iterator[NodesRow]:
-    """The rows of the dataset with role nodes of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.NODES]
-    return read_cpg_nodes_v1(Path(output_dir, folder))
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CpgPropsByFileIdV1Row:
     """One row of cpg_props_by_file_id_v1."""
 
@@ -160,6 +222,11 @@ class CpgPropsByFileIdV1Row:
     value_float: float | None
     value_bool: bool | None
     value_json: str | None
+
+
+CPG_PROPS_BY_FILE_ID_V1_ROW_SHAPE: Final[RowShape[CpgPropsByFileIdV1Row]] = RowShape(
+    CpgPropsByFileIdV1Row, {}
+)
 
 
 def read_cpg_props_by_file_id_v1_table(path: str | Path) -> pa.Table:
@@ -177,27 +244,30 @@ def read_cpg_props_by_file_id_v1_table(path: str | Path) -> pa.Table:
 
 def read_cpg_props_by_file_id_v1(path: str | Path) -> Iterator[CpgPropsByFileIdV1Row]:
     """The rows of the cpg_props_by_file_id_v1 Delta table at ``path``, in canonical order."""
-    for row in read_cpg_props_by_file_id_v1_table(path).to_pylist():
-        yield CpgPropsByFileIdV1Row(**row)
+    return typed_rows(
+        read_cpg_props_by_file_id_v1_table(path).to_batches(), CPG_PROPS_BY_FILE_ID_V1_ROW_SHAPE
+    )
 
 
 PropsByFileIdRow = CpgPropsByFileIdV1Row
 """A row of the dataset with role props_by_file_id (today cpg_props_by_file_id_v1)."""
 
 
-def read_props_by_file_id_table(output_dir: str | Path) -> pa.Table:
-    """The dataset with role props_by_file_id of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.PROPS_BY_FILE_ID]
-    return read_cpg_props_by_file_id_v1_table(Path(output_dir, folder))
+def read_props_by_file_id(
+    out: str | Path | BuildOutput,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pc.Expression | None = None,
+) -> DatasetScan[PropsByFileIdRow]:
+    """The dataset with role props_by_file_id of the complete build in ``out``, lazily."""
+    output = _output(out)
+    table = output.table(
+        DATASET_BY_ROLE[DatasetRole.PROPS_BY_FILE_ID], CPG_PROPS_BY_FILE_ID_V1_SCHEMA
+    )
+    return DatasetScan(table, CPG_PROPS_BY_FILE_ID_V1_ROW_SHAPE, columns=columns, where=where)
 
 
-def read_props_by_file_id(output_dir: str | Path) -> Iterator[PropsByFileIdRow]:
-    """The rows of the dataset with role props_by_file_id of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.PROPS_BY_FILE_ID]
-    return read_cpg_props_by_file_id_v1(Path(output_dir, folder))
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CpgPropsGlobalV1Row:
     """One row of cpg_props_global_v1."""
 
@@ -209,6 +279,11 @@ class CpgPropsGlobalV1Row:
     value_float: float | None
     value_bool: bool | None
     value_json: str | None
+
+
+CPG_PROPS_GLOBAL_V1_ROW_SHAPE: Final[RowShape[CpgPropsGlobalV1Row]] = RowShape(
+    CpgPropsGlobalV1Row, {}
+)
 
 
 def read_cpg_props_global_v1_table(path: str | Path) -> pa.Table:
@@ -226,27 +301,28 @@ def read_cpg_props_global_v1_table(path: str | Path) -> pa.Table:
 
 def read_cpg_props_global_v1(path: str | Path) -> Iterator[CpgPropsGlobalV1Row]:
     """The rows of the cpg_props_global_v1 Delta table at ``path``, in canonical order."""
-    for row in read_cpg_props_global_v1_table(path).to_pylist():
-        yield CpgPropsGlobalV1Row(**row)
+    return typed_rows(
+        read_cpg_props_global_v1_table(path).to_batches(), CPG_PROPS_GLOBAL_V1_ROW_SHAPE
+    )
 
 
 PropsGlobalRow = CpgPropsGlobalV1Row
 """A row of the dataset with role props_global (today cpg_props_global_v1)."""
 
 
-def read_props_global_table(output_dir: str | Path) -> pa.Table:
-    """The dataset with role props_global of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.PROPS_GLOBAL]
-    return read_cpg_props_global_v1_table(Path(output_dir, folder))
+def read_props_global(
+    out: str | Path | BuildOutput,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pc.Expression | None = None,
+) -> DatasetScan[PropsGlobalRow]:
+    """The dataset with role props_global of the complete build in ``out``, lazily."""
+    output = _output(out)
+    table = output.table(DATASET_BY_ROLE[DatasetRole.PROPS_GLOBAL], CPG_PROPS_GLOBAL_V1_SCHEMA)
+    return DatasetScan(table, CPG_PROPS_GLOBAL_V1_ROW_SHAPE, columns=columns, where=where)
 
 
-def read_props_global(output_dir: str | Path) -> Iterator[PropsGlobalRow]:
-    """The rows of the dataset with role props_global of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.PROPS_GLOBAL]
-    return read_cpg_props_global_v1(Path(output_dir, folder))
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CpgPropsJsonV1Row:
     """One row of cpg_props_json_v1."""
 
@@ -258,6 +334,9 @@ class CpgPropsJsonV1Row:
     value_float: float | None
     value_bool: bool | None
     value_json: str | None
+
+
+CPG_PROPS_JSON_V1_ROW_SHAPE: Final[RowShape[CpgPropsJsonV1Row]] = RowShape(CpgPropsJsonV1Row, {})
 
 
 def read_cpg_props_json_v1_table(path: str | Path) -> pa.Table:
@@ -275,27 +354,26 @@ def read_cpg_props_json_v1_table(path: str | Path) -> pa.Table:
 
 def read_cpg_props_json_v1(path: str | Path) -> Iterator[CpgPropsJsonV1Row]:
     """The rows of the cpg_props_json_v1 Delta table at ``path``, in canonical order."""
-    for row in read_cpg_props_json_v1_table(path).to_pylist():
-        yield CpgPropsJsonV1Row(**row)
+    return typed_rows(read_cpg_props_json_v1_table(path).to_batches(), CPG_PROPS_JSON_V1_ROW_SHAPE)
 
 
 PropsJsonRow = CpgPropsJsonV1Row
 """A row of the dataset with role props_json (today cpg_props_json_v1)."""
 
 
-def read_props_json_table(output_dir: str | Path) -> pa.Table:
-    """The dataset with role props_json of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.PROPS_JSON]
-    return read_cpg_props_json_v1_table(Path(output_dir, folder))
+def read_props_json(
+    out: str | Path | BuildOutput,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pc.Expression | None = None,
+) -> DatasetScan[PropsJsonRow]:
+    """The dataset with role props_json of the complete build in ``out``, lazily."""
+    output = _output(out)
+    table = output.table(DATASET_BY_ROLE[DatasetRole.PROPS_JSON], CPG_PROPS_JSON_V1_SCHEMA)
+    return DatasetScan(table, CPG_PROPS_JSON_V1_ROW_SHAPE, columns=columns, where=where)
 
 
-def read_props_json(output_dir: str | Path) -> Iterator[PropsJsonRow]:
-    """The rows of the dataset with role props_json of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.PROPS_JSON]
-    return read_cpg_props_json_v1(Path(output_dir, folder))
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CpgPropsV1Row:
     """One row of cpg_props_v1."""
 
@@ -307,6 +385,9 @@ class CpgPropsV1Row:
     value_float: float | None
     value_bool: bool | None
     value_json: str | None
+
+
+CPG_PROPS_V1_ROW_SHAPE: Final[RowShape[CpgPropsV1Row]] = RowShape(CpgPropsV1Row, {})
 
 
 def read_cpg_props_v1_table(path: str | Path) -> pa.Table:
@@ -324,21 +405,20 @@ def read_cpg_props_v1_table(path: str | Path) -> pa.Table:
 
 def read_cpg_props_v1(path: str | Path) -> Iterator[CpgPropsV1Row]:
     """The rows of the cpg_props_v1 Delta table at ``path``, in canonical order."""
-    for row in read_cpg_props_v1_table(path).to_pylist():
-        yield CpgPropsV1Row(**row)
+    return typed_rows(read_cpg_props_v1_table(path).to_batches(), CPG_PROPS_V1_ROW_SHAPE)
 
 
 PropsRow = CpgPropsV1Row
 """A row of the dataset with role props (today cpg_props_v1)."""
 
 
-def read_props_table(output_dir: str | Path) -> pa.Table:
-    """The dataset with role props of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.PROPS]
-    return read_cpg_props_v1_table(Path(output_dir, folder))
-
-
-def read_props(output_dir: str | Path) -> Iterator[PropsRow]:
-    """The rows of the dataset with role props of the build in ``output_dir``."""
-    folder = DATASET_BY_ROLE[DatasetRole.PROPS]
-    return read_cpg_props_v1(Path(output_dir, folder))
+def read_props(
+    out: str | Path | BuildOutput,
+    *,
+    columns: Sequence[str] | None = None,
+    where: pc.Expression | None = None,
+) -> DatasetScan[PropsRow]:
+    """The dataset with role props of the complete build in ``out``, lazily."""
+    output = _output(out)
+    table = output.table(DATASET_BY_ROLE[DatasetRole.PROPS], CPG_PROPS_V1_SCHEMA)
+    return DatasetScan(table, CPG_PROPS_V1_ROW_SHAPE, columns=columns, where=where)

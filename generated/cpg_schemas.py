@@ -12,6 +12,18 @@ from typing import Final
 
 import pyarrow as pa
 
+__all__ = [
+    "CPG_EDGES_V1_SCHEMA",
+    "CPG_NODES_V1_SCHEMA",
+    "CPG_PROPS_BY_FILE_ID_V1_SCHEMA",
+    "CPG_PROPS_GLOBAL_V1_SCHEMA",
+    "CPG_PROPS_JSON_V1_SCHEMA",
+    "CPG_PROPS_V1_SCHEMA",
+    "DATASET_BY_ROLE",
+    "DATASET_SCHEMAS",
+    "DatasetRole",
+]
+
 CPG_EDGES_V1_SCHEMA: Final[pa.Schema] = pa.schema(
     (
         pa.field("bstart", pa.int64(), nullable=True),

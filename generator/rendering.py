@@ -14,8 +14,7 @@ from typing import Any
 import jinja2
 
 from cpg.spec_set import SpecSet
-from generator import catalog_view, view_models
-from generator.formatting import format_python
+from generator import catalog_view, kind_views, view_models
 from generator.pycode import UnusableNamesError, collected_name_errors, literal
 from storage.deltalake.registry_models import combined_fingerprint
 
@@ -49,15 +48,53 @@ class OutputFile:
     python: bool = True
 
 
+_CONTRACT_EXPORTS = (
+    "PropContract",
+    "NodeContract",
+    "EdgeContract",
+    "Derivation",
+    "PROP_ENUMS",
+    "PROP_ENUM_TYPES",
+    "NODE_CONTRACTS",
+    "EDGE_CONTRACTS",
+    "DERIVATIONS",
+)
+
+
 def _contracts(specs: SpecSet, names: view_models.Names) -> dict[str, Any]:
+    enums = view_models.enums(specs, names)
     return {
-        "enums": view_models.enums(specs, names),
+        "enums": enums,
         "statements": view_models.contract_statements(specs, names),
+        "exports": view_models.exports([e.class_name for e in enums] + list(_CONTRACT_EXPORTS)),
     }
 
 
-def _datasets(specs: SpecSet, names: view_models.Names) -> dict[str, Any]:
-    return {"datasets": view_models.datasets(specs)}
+def _schemas(specs: SpecSet, names: view_models.Names) -> dict[str, Any]:
+    datasets = view_models.datasets(specs)
+    constants = [d.constant for d in datasets]
+    return {
+        "datasets": datasets,
+        "exports": view_models.exports(
+            [*constants, "DATASET_SCHEMAS", "DATASET_BY_ROLE", "DatasetRole"]
+        ),
+    }
+
+
+def _readers(specs: SpecSet, names: view_models.Names) -> dict[str, Any]:
+    datasets = view_models.datasets(specs)
+    public = []
+    for d in datasets:
+        public += [d.row_class, f"{d.reader}_table", d.reader, d.shape]
+        if d.role is not None:
+            public += [d.role.row_alias, d.role.reader]
+    kind_enums = sorted({d.kind_enum for d in datasets if d.kind_column and d.kind_enum})
+    return {"datasets": datasets, "exports": view_models.exports(public), "kind_enums": kind_enums}
+
+
+def _views(specs: SpecSet, names: view_models.Names) -> dict[str, Any]:
+    views = kind_views.kind_views(specs, names)
+    return {"views": views, "exports": view_models.exports(views.exports)}
 
 
 def _rules(specs: SpecSet, names: view_models.Names) -> dict[str, Any]:
@@ -72,8 +109,11 @@ OUTPUT_FILES: tuple[OutputFile, ...] = (
     OutputFile("__init__.py", "__init__.py.jinja", (), _nothing),
     OutputFile("py.typed", None, (), _nothing, python=False),
     OutputFile("cpg_contracts.py", "cpg_contracts.py.jinja", _CONTRACT_TABLES, _contracts),
-    OutputFile("cpg_schemas.py", "cpg_schemas.py.jinja", _DATASET_TABLES, _datasets),
-    OutputFile("cpg_readers.py", "cpg_readers.py.jinja", _DATASET_TABLES, _datasets),
+    OutputFile("cpg_schemas.py", "cpg_schemas.py.jinja", _DATASET_TABLES, _schemas),
+    OutputFile("cpg_readers.py", "cpg_readers.py.jinja", _DATASET_TABLES, _readers),
+    OutputFile(
+        "cpg_views.py", "cpg_views.py.jinja", (*_CONTRACT_TABLES, *_DATASET_TABLES), _views
+    ),
     OutputFile(
         "relspec_rules.py",
         "relspec_rules.py.jinja",
@@ -167,12 +207,16 @@ def finalize(
     write_cache: bool,
 ) -> dict[str, str]:
     """The final content of each file: black's output, skipped when the render already equals
-    the file on disk (which black produced, and black is idempotent)."""
+    the file on disk (which black produced, and black is idempotent), else asked of black only
+    for the units of the render that neither the file on disk nor the cache holds."""
     python = {output.name for output in OUTPUT_FILES if output.python}
-    final: dict[str, str] = {}
-    for name, text in rendered.items():
-        if name not in python or on_disk.get(name) == text:
-            final[name] = text
-        else:
-            final[name] = format_python(text, name, cache_dir=cache_dir, write_cache=write_cache)
+    changed = [name for name in python & set(rendered) if on_disk.get(name) != rendered[name]]
+    final = dict(rendered)
+    if changed:
+        from generator.formatting import Formatter  # black's machinery: only for what differs
+
+        formatter = Formatter(cache_dir, write_cache=write_cache)
+        for name in sorted(changed):
+            final[name] = formatter.format(rendered[name], name, on_disk.get(name))
+        formatter.flush()
     return final

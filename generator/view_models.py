@@ -6,6 +6,8 @@ view model built from validated identifiers; registry strings only ever become l
 
 from __future__ import annotations
 
+import keyword
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ import pyarrow as pa
 from cpg.contracts import PropSpec
 from cpg.dataset_schemas import dataset_schema
 from cpg.spec_set import SpecSet
+from cpg.storage_layout import ENTITY_COLUMNS
 from generator.pycode import Call, Dict, Expr, Ref, identifier, name_error, render
 from storage.spec_codec import RegistryDecodeError
 
@@ -75,6 +78,14 @@ class DatasetView:
     row_fields: tuple[RowField, ...]
     sort_keys: tuple[tuple[str, str], ...]
     role: RoleView | None = None
+    kind_column: str | None = None
+    """The column holding kinds (typed ``NodeKind``/``EdgeKind``) in a nodes or edges dataset."""
+    kind_enum: str | None = None
+
+    @property
+    def shape(self) -> str:
+        """The constant holding how batches of this dataset become typed rows."""
+        return self.constant.removesuffix("_SCHEMA") + "_ROW_SHAPE"
 
 
 @dataclass(frozen=True)
@@ -94,19 +105,41 @@ class Names:
     source_kinds: Mapping[str, str]
     node_kinds: Mapping[str, str]
     edge_kinds: Mapping[str, str]
+    prop_enums: Mapping[str, str]
+    """The class name of each prop enum (``ast_call_type`` -> ``AstCallType``)."""
 
 
-def _member_names(values: Sequence[str], table: str, column: str) -> dict[str, str]:
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _member_names(
+    values: Sequence[str], table: str, column: str, row: int | None = None
+) -> dict[str, str]:
+    """Enum member names: upper case, words of camel case split (``FunctionDef`` ->
+    ``FUNCTION_DEF``); two values with one name are an error naming both (their rows, or the
+    one ``row`` whose column lists the values)."""
     names: dict[str, str] = {}
     taken: dict[str, int] = {}
-    for row, value in enumerate(values):
-        name = identifier(value.upper(), table=table, row=row, column=column, enum_member=True)
+    for index, value in enumerate(values):
+        at = index if row is None else row
+        upper = _WORD_START.sub("_", value).upper()
+        name = identifier(upper, table=table, row=at, column=column, enum_member=True)
         if name in taken:
-            msg = f"{value!r} clashes with row {taken[name]} as Python name {name}"
-            name = name_error(RegistryDecodeError(table, column, msg, row=row))
-        taken[name] = row
+            msg = f"{value!r} clashes with {values[taken[name]]!r} as Python name {name}"
+            name = name_error(RegistryDecodeError(table, column, msg, row=at))
+        taken[name] = index
         names[value] = name
     return names
+
+
+def exports(names: Sequence[str]) -> tuple[str, ...]:
+    """A module's ``__all__`` in the order ruff keeps it (constants, classes, then the rest)."""
+
+    def key(name: str) -> tuple[int, str]:
+        rank = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+        return rank, name
+
+    return tuple(sorted(dict.fromkeys(names), key=key))
 
 
 def kind_names(specs: SpecSet) -> Names:
@@ -121,11 +154,60 @@ def kind_names(specs: SpecSet) -> Names:
         edge_kinds=_member_names(
             [c.kind for c in specs.edge_contracts], "cpg_edge_contracts", "kind"
         ),
+        prop_enums=_class_names([e.name for e in specs.prop_enums], "cpg_prop_enums", "name"),
     )
 
 
+RESERVED_CLASS_NAMES = frozenset(
+    {"SourceKind", "NodeKind", "EdgeKind", "PropContract", "NodeContract", "EdgeContract"}
+    | {"Derivation", "StrEnum", "Mapping", "MappingProxyType", "Final", "dataclass"}
+)
+"""Names the generated modules define or import next to the generated classes."""
+
+
+def _class_names(values: Sequence[str], table: str, column: str) -> dict[str, str]:
+    """CamelCase class names of snake_case registry names; clashes are errors naming the row."""
+    names: dict[str, str] = {}
+    taken: dict[str, int] = {}
+    for row, value in enumerate(values):
+        checked = identifier(value, table=table, row=row, column=column)
+        name = camel(checked)
+        if name in RESERVED_CLASS_NAMES or name in taken:
+            other = f"row {taken[name]}" if name in taken else "a generated name"
+            msg = f"{value!r} clashes with {other} as Python class {name}"
+            name = name_error(RegistryDecodeError(table, column, msg, row=row))
+        taken[name] = row
+        names[value] = name
+    return names
+
+
+_NOT_NAME = re.compile(r"[^A-Z0-9_]+")
+
+
+def _value_members(values: Sequence[str]) -> dict[str, str]:
+    """Member names of a prop enum's values: the value in upper snake case where that makes a
+    safe, unique name (``FunctionDef`` -> ``FUNCTION_DEF``), else ``VALUE_<position>``. Values
+    are data, not names: any text is a value, and it survives as the member's literal value."""
+    names: dict[str, str] = {}
+    for index, value in enumerate(values):
+        name = _NOT_NAME.sub("_", _WORD_START.sub("_", value).upper()).strip("_")
+        usable = name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+        if not usable or name.startswith("VALUE_") or name in names.values():
+            name = f"VALUE_{index}"
+        names[value] = name
+    return names
+
+
 def enums(specs: SpecSet, names: Names) -> tuple[EnumView, ...]:
-    """The three kind enums."""
+    """The three kind enums, then one per prop enum."""
+    prop_enums = tuple(
+        EnumView(
+            names.prop_enums[e.name],
+            f"The values of the prop enum {names.prop_enums[e.name]}.",
+            tuple(EnumMember(member, value) for value, member in _value_members(e.values).items()),
+        )
+        for e in specs.prop_enums
+    )
     return (
         EnumView(
             "SourceKind",
@@ -142,6 +224,7 @@ def enums(specs: SpecSet, names: Names) -> tuple[EnumView, ...]:
             "Every edge kind of the CPG.",
             tuple(EnumMember(names.edge_kinds[c.kind], c.kind) for c in specs.edge_contracts),
         ),
+        *prop_enums,
     )
 
 
@@ -243,11 +326,18 @@ def contract_statements(specs: SpecSet, names: Names) -> tuple[Statement, ...]:
             )
         )
     prop_enums = Dict(tuple((e.name, e.values) for e in specs.prop_enums))
+    enum_types = Dict(tuple((e.name, Ref(names.prop_enums[e.name])) for e in specs.prop_enums))
     return (
         Statement(
             render(
                 Call("MappingProxyType", (prop_enums,)),
                 head="PROP_ENUMS: Final[Mapping[str, tuple[str, ...]]] = ",
+            )
+        ),
+        Statement(
+            render(
+                Call("MappingProxyType", (enum_types,)),
+                head="PROP_ENUM_TYPES: Final[Mapping[str, type[StrEnum]]] = ",
             )
         ),
         Statement(
@@ -278,7 +368,8 @@ def _type_code(field: pa.Field, dataset: str) -> tuple[str, str]:
     return _TYPE_CODE[arrow_type]
 
 
-def _camel(name: str) -> str:
+def camel(name: str) -> str:
+    """``snake_case`` as ``SnakeCase``."""
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
@@ -289,6 +380,8 @@ def datasets(specs: SpecSet) -> tuple[DatasetView, ...]:
     for row_index, row in enumerate(specs.dataset_rows):
         name = identifier(row.name, table=table, row=row_index, column="name")
         schema = dataset_schema(row, specs.fields, specs.bundles, specs.templates)
+        kind = ENTITY_COLUMNS.get(row.role) if row.role is not None else None
+        kind_enum = f"{camel(kind[0])}Kind" if kind is not None else ""
         arrow_fields: list[Expr] = []
         row_fields = []
         for field in schema:
@@ -299,6 +392,8 @@ def datasets(specs: SpecSet) -> tuple[DatasetView, ...]:
                 column="name",
             )
             type_code, annotation = _type_code(field, row.name)
+            if kind is not None and column == kind[2]:
+                annotation = kind_enum
             kwargs: list[tuple[str, Expr]] = [("nullable", field.nullable)]
             if field.metadata:
                 kwargs.append(("metadata", _metadata(field.metadata)))
@@ -309,7 +404,7 @@ def datasets(specs: SpecSet) -> tuple[DatasetView, ...]:
         role = None
         if row.role is not None:
             value = identifier(str(row.role), table=table, row=row_index, column="role")
-            role = RoleView(str(row.role), value.upper(), f"read_{value}", f"{_camel(value)}Row")
+            role = RoleView(str(row.role), value.upper(), f"read_{value}", f"{camel(value)}Row")
         constant = f"{name.upper()}_SCHEMA"
         statement = render(
             Call(
@@ -323,12 +418,14 @@ def datasets(specs: SpecSet) -> tuple[DatasetView, ...]:
             DatasetView(
                 name=row.name,
                 constant=constant,
-                row_class=f"{_camel(name)}Row",
+                row_class=f"{camel(name)}Row",
                 reader=f"read_{name}",
                 schema_statement=Statement(statement),
                 row_fields=tuple(row_fields),
                 sort_keys=tuple((key.column, key.order.value) for key in row.canonical_sort),
                 role=role,
+                kind_column=kind[2] if kind is not None and kind[2] in schema.names else None,
+                kind_enum=kind_enum or None,
             )
         )
     return tuple(views)

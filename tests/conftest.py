@@ -3,6 +3,7 @@ a local S3 server (moto, on 127.0.0.1) for registries at ``s3://`` URIs."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,3 +57,25 @@ def s3_registry(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterato
         monkeypatch.setenv(name, value)
     yield f"s3://{S3_BUCKET}/{uuid.uuid4().hex}/registry"
     s3_server.clear()
+
+
+BROKEN_FILE = "_broken.py"
+"""The file with a syntax error that the click fixture build adds to click's own files."""
+
+
+@pytest.fixture(scope="session")
+def click_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output of ``python -m graph build --no-scip`` (a subprocess, as a user runs it) on a
+    copy of click 8.1.7 plus one file with a syntax error; built once per session, do not
+    modify. Without SCIP, every call with a qualified name gets its PY_CALLS_QNAME edge (with
+    SCIP, scip-python resolves all of click's and the fallback rule emits none)."""
+    from tests.integration.test_click_build import click_folder
+    from tests.integration.test_graph_build import run_cli
+
+    repo = tmp_path_factory.mktemp("click_repo") / "click"
+    shutil.copytree(click_folder(), repo, ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / BROKEN_FILE).write_text("def broken(:\n    pass\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("click_build")
+    result = run_cli("build", repo, "--out", out, "--workers", "2", "--no-scip", "-q")
+    assert result.returncode == 0, result.stderr
+    return out

@@ -26,10 +26,11 @@ class PropEnum:
 
 @dataclass(frozen=True)
 class PropDecl:
-    """A property key of the catalog and its base value type."""
+    """A property key of the catalog, its base value type and what it means."""
 
     name: str
     type: PropType
+    description: str = ""
 
 
 @dataclass(frozen=True)

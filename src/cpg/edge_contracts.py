@@ -515,8 +515,14 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
     EdgeContract(
         kind=EdgeKind.INFERRED_TYPE,
         group="types",
-        description="Entity to a type assigned by inference, runtime or heuristics.",
-        src_kinds=(NodeKind.CST_DEF,),
+        description=(
+            "Definition or parameter to its type: declared by an annotation, or assigned by "
+            "inference, runtime or heuristics."
+        ),
+        src_kinds=(
+            NodeKind.CST_DEF,
+            NodeKind.CST_PARAM,
+        ),
         dst_kinds=(NodeKind.TYPE,),
         requires_evidence_anchor=False,
         allowed_sources=(
@@ -550,7 +556,10 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
     EdgeContract(
         kind=EdgeKind.BYTECODE_ANCHOR,
         group="bytecode_cfg_dataflow",
-        description="Bytecode instruction to the source node it maps to.",
+        description=(
+            "Bytecode instruction to the source node it maps to; the edge's resolution_method"
+            " is the mapping method and its confidence the score."
+        ),
         src_kinds=(NodeKind.BC_INSTR,),
         dst_kinds=_ANCHORED_SYNTAX_KINDS,
         requires_evidence_anchor=False,
@@ -558,13 +567,12 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
             SourceKind.DERIVED,
             SourceKind.DIS,
         ),
-        required_props=(
-            prop("mapping_method", "mapping_method"),
-            prop("score"),
-        ),
+        required_props=(),
         optional_props=(
             prop("anchor_kind"),
+            prop("mapping_method", "mapping_method"),
             prop("notes"),
+            prop("score"),
         ),
     ),
     EdgeContract(
@@ -657,7 +665,10 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
     EdgeContract(
         kind=EdgeKind.STEP_DEF,
         group="bytecode_cfg_dataflow",
-        description="Instruction (or def event) to the binding it writes.",
+        description=(
+            "Def event (or instruction) to the binding it writes; a DF_DEF carries its"
+            " instruction and code unit itself."
+        ),
         src_kinds=(
             NodeKind.DF_DEF,
             NodeKind.BC_INSTR,
@@ -665,17 +676,21 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
         dst_kinds=(NodeKind.PY_BINDING,),
         requires_evidence_anchor=False,
         allowed_sources=(SourceKind.DERIVED,),
-        required_props=(
+        required_props=(),
+        optional_props=(
             prop("code_unit_id"),
             prop("instr_id"),
             prop("binding_id"),
+            prop("def_kind", "def_kind"),
         ),
-        optional_props=(prop("def_kind", "def_kind"),),
     ),
     EdgeContract(
         kind=EdgeKind.STEP_USE,
         group="bytecode_cfg_dataflow",
-        description="Instruction (or use event) to the binding it reads.",
+        description=(
+            "Use event (or instruction) to the binding it reads; a DF_USE carries its"
+            " instruction and code unit itself."
+        ),
         src_kinds=(
             NodeKind.DF_USE,
             NodeKind.BC_INSTR,
@@ -683,12 +698,13 @@ EDGE_CONTRACTS: tuple[EdgeContract, ...] = (
         dst_kinds=(NodeKind.PY_BINDING,),
         requires_evidence_anchor=False,
         allowed_sources=(SourceKind.DERIVED,),
-        required_props=(
+        required_props=(),
+        optional_props=(
             prop("code_unit_id"),
             prop("instr_id"),
             prop("binding_id"),
+            prop("use_kind", "use_kind"),
         ),
-        optional_props=(prop("use_kind", "use_kind"),),
     ),
     EdgeContract(
         kind=EdgeKind.REACHES,

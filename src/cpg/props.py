@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cpg.contracts import PropDecl, PropEnum, PropSpec, PropType, SourceKindSpec
 from cpg.kinds import SourceKind
+from cpg.prop_descriptions import PROP_DESCRIPTIONS
 
 SOURCE_KINDS: tuple[SourceKindSpec, ...] = (
     SourceKindSpec(SourceKind.LIBCST, "LibCST concrete syntax tree and its metadata providers"),
@@ -40,7 +43,8 @@ PROP_ENUMS: tuple[PropEnum, ...] = (
     PropEnum("callee_shape", ("NAME", "ATTRIBUTE", "SUBSCRIPT", "OTHER")),
     PropEnum("ctx_basic", ("Load", "Store", "Del")),
     PropEnum("ctx_full", ("Load", "Store", "Del", "Param")),
-    PropEnum("def_kind", ("function", "class", "lambda")),
+    # CST_DEF: function, class, lambda; DF_DEF (a data-flow definition): store, del, param
+    PropEnum("def_kind", ("function", "class", "lambda", "store", "del", "param")),
     PropEnum("def_site_kind", ("function", "class", "import", "assign", "param", "other")),
     PropEnum("expr_context", ("LOAD", "STORE", "DEL", "UNKNOWN")),
     PropEnum("expr_kind", ("annotation", "type_comment", "typing_alias", "other")),
@@ -63,7 +67,7 @@ PROP_ENUMS: tuple[PropEnum, ...] = (
     PropEnum("mapping_method", ("line_table", "offset_span", "heuristic")),
     PropEnum("origin_qname", ("derived", "libcst")),  # the source kinds PY_CALLS_QNAME allows
     PropEnum("origin_scip", ("scip",)),
-    PropEnum("origin_type", ("inferred", "runtime", "heuristic")),
+    PropEnum("origin_type", ("inferred", "runtime", "heuristic", "annotation")),
     PropEnum("origin_type_expr", ("annotation", "type_comment", "other")),
     PropEnum("origin_type_node", ("annotation", "inferred", "runtime", "heuristic")),
     PropEnum("param_kind", ("positional", "vararg", "kwonly", "varkw")),
@@ -78,7 +82,7 @@ PROP_ENUMS: tuple[PropEnum, ...] = (
     PropEnum("variance", ("invariant", "covariant", "contravariant")),
 )
 
-PROP_CATALOG: tuple[PropDecl, ...] = (
+_PROP_TYPES: tuple[PropDecl, ...] = (
     PropDecl("ambiguity_group_id", PropType.STR),
     PropDecl("anchor_kind", PropType.STR),
     PropDecl("annotated_here", PropType.BOOL),
@@ -257,6 +261,11 @@ PROP_CATALOG: tuple[PropDecl, ...] = (
     PropDecl("variance", PropType.STR),
     PropDecl("version", PropType.STR),
 )
+
+PROP_CATALOG: tuple[PropDecl, ...] = tuple(
+    replace(decl, description=PROP_DESCRIPTIONS.get(decl.name, "")) for decl in _PROP_TYPES
+)
+"""The catalog: every prop key with its type and description (``cpg.prop_descriptions``)."""
 
 _TYPES = {decl.name: decl.type for decl in PROP_CATALOG}
 

@@ -13,6 +13,9 @@ import traceback
 from collections.abc import Sequence
 
 from graph.executors import EXECUTORS, PROCESS, RAY, ExecutorChoice
+from graph.extract.runtime_inspect import DEFAULT_MODULE_TIMEOUT, RuntimeLimits
+from graph.extract.runtime_inspect import DEFAULT_TIMEOUT as DEFAULT_RUNTIME_TIMEOUT
+from graph.extract.scip_run import DEFAULT_HEAP_MIB, DEFAULT_TIMEOUT, ScipLimits
 from graph.file_read import DEFAULT_MAX_FILE_BYTES
 from graph.product_build import (
     DEFAULT_BATCH_TIMEOUT,
@@ -21,6 +24,7 @@ from graph.product_build import (
     build_graph_product,
 )
 from graph.progress import ProgressBar
+from graph.repo_layers import RepoLayerOptions
 from storage.deltalake.delta import one_line
 
 
@@ -112,6 +116,41 @@ def _parser() -> argparse.ArgumentParser:
         help="the Ray cluster to run on (default: RAY_ADDRESS, else a local cluster); every "
         "node must see REPO and DIR at the same paths",
     )
+    build.add_argument(
+        "--no-scip",
+        action="store_true",
+        help="skip the SCIP layer (scip-python: resolved symbols and calls, PY_*_SYMBOL edges)",
+    )
+    build.add_argument(
+        "--scip-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_TIMEOUT,
+        help="scip-python not done by then is stopped; the build goes on without SCIP rows and "
+        "a DIAG says why (default: %(default)s; 0: no limit)",
+    )
+    build.add_argument(
+        "--scip-heap",
+        type=int,
+        metavar="MIB",
+        default=DEFAULT_HEAP_MIB,
+        help="Node heap for scip-python (--max-old-space-size; default: %(default)s)",
+    )
+    build.add_argument(
+        "--runtime",
+        action="store_true",
+        help="also import the repository's modules and record what they hold (RT_* nodes). "
+        "This RUNS THE REPOSITORY'S CODE: in a separate process, a scratch directory, without "
+        "network where unshare allows it; only for code you trust",
+    )
+    build.add_argument(
+        "--runtime-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_RUNTIME_TIMEOUT,
+        help="the runtime probe is stopped after this (default: %(default)s; each module may "
+        f"take {DEFAULT_MODULE_TIMEOUT:g} s)",
+    )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     build.add_argument("--debug", action="store_true", help="print the traceback of an error")
     return parser
@@ -129,6 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ray_address is not None and args.executor != RAY:
         print("error: --ray-address needs --executor ray", file=sys.stderr)
         return 2
+    layers = RepoLayerOptions(
+        scip=not args.no_scip,
+        scip_limits=ScipLimits(args.scip_timeout or None, args.scip_heap),
+        runtime=args.runtime,
+        runtime_limits=RuntimeLimits(args.runtime_timeout or None),
+    )
     try:
         result = build_graph_product(
             args.repo,
@@ -139,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             limits=limits,
             full=args.full,
             executor=ExecutorChoice(args.executor, args.workers, args.ray_address),
+            layers=layers,
             on_start=None if args.quiet else lambda total: bar.append(ProgressBar(total)),
             on_file=None if args.quiet else lambda done: bar[0].advance(done),
         )
@@ -161,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{result.diagnostics} diagnostics, {result.violations} contract violations; "
             f"modules named from {roots}"
         )
-        for line in result.rules:
+        for line in (*result.layers, *result.rules):
             print(line)
         print(_mode(result))
         phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in result.phases.items())

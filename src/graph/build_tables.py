@@ -102,7 +102,7 @@ def build_tables(
     )
     tables[LOSERS] = BuildTable(LOSERS, LOSERS_TABLE, _stored(LOSERS_SCHEMA))
     nodes = tables[NODES].schema
-    endpoints = pa.schema([nodes.field(name) for name in ENDPOINT_COLUMNS])
+    endpoints = nodes.empty_table().select(list(ENDPOINT_COLUMNS)).schema
     folder = f"{RELATIONS_FOLDER}/_endpoint_nodes"
     tables[ENDPOINTS] = BuildTable(ENDPOINTS, folder, endpoints, file_column="file_id")
     for name, schema in sorted(relations.items()):

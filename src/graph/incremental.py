@@ -9,7 +9,11 @@ A build's rows depend on
 - per file (``file_key``): its content (SHA-256), its display path and the module name the
   import roots give it, which depends on other files (adding an ``__init__.py`` renames the
   modules below it). A file whose key changed, or that appeared or left, is extracted again
-  (or dropped); every other file keeps its rows.
+  (or dropped); every other file keeps its rows;
+- the repository-level layers (SCIP, runtime: ``graph.repo_layers``) see every file at once, so
+  their rows depend on all of them and on which layers run (``repo_layers``): they run again,
+  all of them, when any file is extracted or dropped or the layers asked for changed, and keep
+  the previous build's rows otherwise.
 
 The state of a complete build is ``OUT/_build_files.parquet``: per file its on-disk path, file
 id, key and segment. It is written after the tables are committed and before the build record
@@ -55,6 +59,9 @@ class BuildInputs:
     interpreter: str
     repo_id: str
     max_file_bytes: int
+    repo_layers: str
+    """The repository-level layers that run (``graph.repo_layers.layer_signature``): a change
+    reruns them alone."""
 
     def as_record(self) -> dict[str, str]:
         return {
@@ -63,10 +70,12 @@ class BuildInputs:
             "interpreter": self.interpreter,
             "repo_id": self.repo_id,
             "max_file_bytes": str(self.max_file_bytes),
+            "repo_layers": self.repo_layers,
         }
 
     def changed_since(self, recorded: Mapping[str, str]) -> str | None:
-        """What differs from a previous build's record, in words; None when nothing does."""
+        """What differs from a previous build's record, in words, among the inputs every
+        file's rows depend on; None when nothing does."""
         names = {
             "registry": "the registry",
             "extractor": "the extractor",
@@ -74,12 +83,17 @@ class BuildInputs:
             "repo_id": "the repository id",
             "max_file_bytes": "--max-file-bytes",
         }
-        for key, value in self.as_record().items():
+        current = self.as_record()
+        for key in names:
+            value = current[key]
             before = recorded.get(key)
             if before != value:
                 was = "none" if before is None else _short(before)
                 return f"{names[key]} changed ({was} -> {_short(value)})"
         return None
+
+    def layers_changed(self, recorded: Mapping[str, str]) -> bool:
+        return recorded.get("repo_layers") != self.repo_layers
 
 
 def _short(text: str) -> str:
@@ -87,11 +101,13 @@ def _short(text: str) -> str:
     return text[:12] if len(text) == 64 else text
 
 
-def build_inputs(registry_fingerprint: str, repo_id: str, max_file_bytes: int) -> BuildInputs:
+def build_inputs(
+    registry_fingerprint: str, repo_id: str, max_file_bytes: int, repo_layers: str
+) -> BuildInputs:
     """The inputs of a build in this interpreter with this extractor."""
     interpreter = f"{sys.implementation.name} {platform.python_version()}"
     return BuildInputs(
-        registry_fingerprint, extractor_version(), interpreter, repo_id, max_file_bytes
+        registry_fingerprint, extractor_version(), interpreter, repo_id, max_file_bytes, repo_layers
     )
 
 

@@ -14,7 +14,11 @@
    writes them, with their violations and relation rows, as a segment (``segments``): Parquet
    files in the tables' folders (``cpg_nodes_v1``, ..., ``cpg_build_violations``,
    ``_relations/<relation>``);
-4. writes the repository-level rows (PY_REPO, packages, REPO_CONTAINS) as a segment of their own;
+4. writes the repository-level rows (PY_REPO, packages, REPO_CONTAINS) as a segment of their own,
+   and the rows of the repository-level layers (SCIP, runtime: ``graph.repo_layers``, run as
+   subprocesses beside the workers) as another; these see every file, so they run again, whole,
+   when any file was extracted or dropped (or the layers asked for changed), and are kept as
+   they are otherwise;
 5. merges segments (``compaction``): the old segments of changed and removed files without their
    rows, and small segments into larger ones;
 6. runs the relspec rules of the registry over every file's relation rows (``graph.rules``) and
@@ -75,6 +79,7 @@ from graph.executors import Executor, ExecutorChoice, SetUpExecutor, open_execut
 from graph.extract.diagnostics import directory_diagnostic
 from graph.extract.filesystem import extract_repo, file_node_id
 from graph.extract.module_names import ImportRoot, ModuleNames, package_dirs
+from graph.extract.rows import FileFacts
 from graph.facts_tables import DATASETS, NODES
 from graph.file_read import DEFAULT_MAX_FILE_BYTES
 from graph.guarded_pool import PoolLimits, default_memory_limit
@@ -88,16 +93,19 @@ from graph.incremental import (
     file_key,
     write_state,
 )
+from graph.repo_layers import RepoLayerOptions, RepoLayers, layer_signature
 from graph.row_validation import VIOLATIONS_TABLE, ContractViolation, RowValidator
 from graph.rules.relations import relation_tables
 from graph.rules.stage import RuleStage
 from graph.scan import RepoScan, display_path, scan_repository
 from graph.segments import (
     FILE_SEGMENT,
+    LAYERS_SEGMENT,
     REPO_SEGMENT,
     RULES_SEGMENT,
     SegmentFiles,
     SegmentPart,
+    SegmentWriter,
     new_segment,
     write_segment,
 )
@@ -151,6 +159,9 @@ class BuildResult:
     """The import roots module names came from (declared or detected; empty: the repository)."""
     rules: tuple[str, ...] = ()
     """Summary lines of the rule engine: rules run and skipped, edges per rule."""
+    layers: tuple[str, ...] = ()
+    """Summary lines of the repository-level layers (SCIP, runtime): what each did, why it did
+    not, or that their rows were kept."""
     full_reason: str | None = None
     """Why every file was extracted; None for an incremental build."""
     extracted: int = 0
@@ -190,6 +201,7 @@ class _Job:
     specs: SpecSet | None
     full: bool
     compaction: CompactionPolicy
+    layers: RepoLayerOptions
     on_file: Callable[[int], None] | None
     on_start: Callable[[int], None] | None
 
@@ -210,6 +222,7 @@ def build_graph_product(
     full: bool = False,
     executor: ExecutorChoice | None = None,
     compaction: CompactionPolicy | None = None,
+    layers: RepoLayerOptions | None = None,
 ) -> BuildResult:
     """Build the CPG of ``repo_root`` into ``output_dir`` (see the module docstring).
 
@@ -219,7 +232,8 @@ def build_graph_product(
     name modules (relative to ``repo_root``; default: what its layout says,
     ``graph.source_roots``); ``specs`` replaces the canonical specs the registry is exported from
     (a test spec set); ``full`` extracts every file even when a previous build could be kept;
-    ``compaction`` sizes the segments (``graph.compaction``).
+    ``compaction`` sizes the segments (``graph.compaction``); ``layers`` picks the
+    repository-level layers (``graph.repo_layers``; default: SCIP).
     Raises ``RepositoryNotFoundError``, ``RepositoryUnreadableError``, ``SourceRootError`` or
     ``OutputNotWritableError`` before writing anything; after that, a failure leaves
     ``_build.json`` saying ``failed`` (or ``running``, when even that cannot be written).
@@ -241,6 +255,7 @@ def build_graph_product(
         specs,
         full,
         compaction or CompactionPolicy(),
+        layers or RepoLayerOptions(),
         on_file,
         on_start,
     )
@@ -309,7 +324,9 @@ def _build_with(
     tables = loaded.tables
     repo_id = repo.name or "repo"
     modules = ModuleNames(job.roots, package_dirs(display_path(p) for p in scan.files))
-    inputs = build_inputs(loaded.fingerprint, repo_id, job.limits.max_file_bytes)
+    inputs = build_inputs(
+        loaded.fingerprint, repo_id, job.limits.max_file_bytes, layer_signature(job.layers)
+    )
     with phases("hash"):
         keys = {
             relpath: file_key(display_path(relpath), content_digest(repo / relpath), modules)
@@ -324,6 +341,9 @@ def _build_with(
     files = FileSet(previous.segments if previous is not None else {})
     setup = _setup(loaded, repo_id, repo, out, modules, job.limits.max_file_bytes)
     executor = SetUpExecutor(workers, setup)
+    rerun = previous is None or bool(changes.extract or changes.removed)
+    rerun = rerun or record is None or inputs.layers_changed(record.inputs)
+    layers = RepoLayers.start(repo, repo_id, job.roots, scan, job.layers) if rerun else None
     segments = _Segments(files, state, changes)
     rewrites = segments.rewrite(executor)  # runs while the changed files are extracted
     with phases("extract"):
@@ -331,6 +351,14 @@ def _build_with(
     with phases("repo"):
         files.remove(s for s in files.segments() if s.startswith(REPO_SEGMENT))
         files.add(_repo_level(setup, scan, job.roots, loaded.contracts))
+    with phases("layers"):
+        if layers is not None:
+            files.remove(s for s in files.segments() if s.startswith(LAYERS_SEGMENT))
+            files.add(_layer_rows(setup, scan, layers, loaded.contracts))
+            result.layers, layer_diagnostics = tuple(layers.summary), layers.diagnostics
+        else:
+            result.layers = _kept_layers(job.layers)
+            layer_diagnostics = _kept_diagnostics(out, tables, files)
     with phases("merge"):
         segments.settle(rewrites)
         segments.compact(executor, job.compaction, full=previous is None)
@@ -348,6 +376,7 @@ def _build_with(
     result.rows = {loaded.datasets[role].name: files.rows(role) for role in DATASETS}
     result.rows[VIOLATIONS_TABLE] = result.violations = files.rows(VIOLATIONS)
     result.diagnostics = len(scan.unreadable) + sum(s.diagnostics for s in new_state.values())
+    result.diagnostics += layer_diagnostics
     result.phases = phases.seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result.peak_bytes = peak if sys.platform == "darwin" else peak * 1024  # KiB on Linux
@@ -588,14 +617,71 @@ def _repo_level(
     facts = extract_repo(setup.repo_id, setup.repo.name, paths, roots)
     for relpath, error in scan.unreadable:
         facts.extend(directory_diagnostic(setup.repo_id, display_path(relpath), error))
-    known = {file_node_id(setup.repo_id, path): "PY_FILE" for path in paths}
+    rows = _repo_rows(
+        setup, RowValidator(registry, setup.datasets), facts, _repo_files(setup, scan)
+    )
+    return write_segment(setup.out, setup.tables, new_segment(REPO_SEGMENT), rows)
+
+
+def _layer_rows(
+    setup: WorkerSetup, scan: RepoScan, layers: RepoLayers, registry: ContractRegistry
+) -> SegmentFiles:
+    """Wait for the repository-level layers and write their rows, as they emit them, as one
+    layers segment (replaced whole by the next build that reruns them)."""
+    writer = SegmentWriter(setup.out, setup.tables, new_segment(LAYERS_SEGMENT))
     validator = RowValidator(registry, setup.datasets)
-    rows = shaped_tables(validator, setup.datasets, facts, known)
+    files = _repo_files(setup, scan)
+
+    def emit(facts: FileFacts) -> None:
+        writer.write(_repo_rows(setup, validator, facts, files))
+
+    try:
+        layers.finish(emit)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
+def _repo_files(setup: WorkerSetup, scan: RepoScan) -> dict[str, str]:
+    """The PY_FILE node id of every file of the build -> its kind: the endpoints that rows
+    written outside the file batches may point at."""
+    return {file_node_id(setup.repo_id, display_path(p)): "PY_FILE" for p in scan.files}
+
+
+def _repo_rows(
+    setup: WorkerSetup, validator: RowValidator, facts: FileFacts, files: Mapping[str, str]
+) -> dict[str, pa.Table]:
+    """Rows made outside the file batches, shaped and checked (``files``: ``_repo_files``),
+    with their endpoint index and relation rows (owned by no file: replaced with the segment)."""
+    rows = shaped_tables(validator, setup.datasets, facts, files)
     rows[ENDPOINTS] = endpoint_rows(rows[NODES], setup.endpoint_kinds)
     for name, table in relation_tables(facts.relations, setup.relations).items():
         owner = pa.nulls(table.num_rows, pa.string())
         rows[f"{RELATION_PREFIX}{name}"] = table.append_column(OWNER_COLUMN, owner)
-    return write_segment(setup.out, setup.tables, new_segment(REPO_SEGMENT), rows)
+    return rows
+
+
+def _kept_layers(options: RepoLayerOptions) -> tuple[str, ...]:
+    """The summary line of layers whose rows the previous build made and this one keeps."""
+    names = [name for name, on in (("scip", options.scip), ("runtime", options.runtime)) if on]
+    if not names:
+        return ()
+    return (f"{', '.join(names)}: rows of the previous build kept (no file changed)",)
+
+
+def _kept_diagnostics(out: Path, tables: BuildTables, files: FileSet) -> int:
+    """The DIAG nodes of the layers segment kept from the previous build."""
+    spec = tables[NODES]
+    names = [
+        out / spec.folder / name
+        for name in files.table_files(NODES)
+        if name.startswith(LAYERS_SEGMENT)
+    ]
+    if not names:
+        return 0
+    kinds = ds.dataset([str(n) for n in names], schema=spec.schema, format="parquet")
+    return int(kinds.count_rows(filter=pc.field("node_kind") == "DIAG"))
 
 
 def file_batches(

@@ -1,12 +1,14 @@
 """Segments: the unit a build writes, replaces and compacts.
 
 A segment is one Parquet file per table (``<segment>.parquet`` in the table's folder) holding
-the rows of a set of source files (a ``file-`` segment), of the repository level (``repo-``) or
-of the rule engine (``rules-``). Segments are immutable: a build never rewrites one in place, it
-writes a new segment and its commit removes the old one, so the files a Delta version refers to
-never change.
+the rows of a set of source files (a ``file-`` segment), of the repository level (``repo-``), of
+the repository-level layers (``layers-``: SCIP, runtime) or of the rule engine (``rules-``).
+Segments are immutable: a build never rewrites one in place, it writes a new segment and its
+commit removes the old one, so the files a Delta version refers to never change.
 
-- ``write_segment`` writes the tables of a freshly extracted batch of files;
+- ``write_segment`` writes the tables of a freshly extracted batch of files; ``SegmentWriter``
+  streams many such row batches into one segment (the repository-level layers emit theirs a
+  batch of documents at a time);
 - ``merge_segments`` writes one segment from the rows of several, leaving out the rows of
   some files (an incremental build drops the files that changed or left; a compaction drops
   nothing). It streams record batches, so its memory does not grow with the segments' size.
@@ -26,12 +28,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.build_tables import BuildTable, BuildTables
-from storage.parquet_files import SUFFIX, DataFile, DataFileWriter, read_batches, write_data_file
+from storage.parquet_files import SUFFIX, DataFile, DataFileWriter, read_batches
 
 FILE_SEGMENT = "file"
 REPO_SEGMENT = "repo"
+LAYERS_SEGMENT = "layers"
 RULES_SEGMENT = "rules"
-SEGMENT_KINDS = (FILE_SEGMENT, REPO_SEGMENT, RULES_SEGMENT)
+SEGMENT_KINDS = (FILE_SEGMENT, REPO_SEGMENT, LAYERS_SEGMENT, RULES_SEGMENT)
 
 
 def new_segment(kind: str) -> str:
@@ -81,13 +84,46 @@ def write_segment(
     out: Path, tables: BuildTables, segment: str, rows: Mapping[str, pa.Table]
 ) -> SegmentFiles:
     """Write ``rows`` (table key -> rows in the table's stored schema) as ``segment``."""
-    written = {}
-    for key, table in rows.items():
-        spec = tables[key]
-        data = write_data_file(out / spec.folder, file_name(segment), spec.schema, [table])
-        if data is not None:
-            written[key] = data
-    return SegmentFiles(segment, written)
+    writer = SegmentWriter(out, tables, segment)
+    try:
+        writer.write(rows)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
+class SegmentWriter:
+    """One segment written from any number of row batches (table key -> rows in the table's
+    stored schema), each table's file created on its first rows."""
+
+    def __init__(self, out: Path, tables: BuildTables, segment: str) -> None:
+        self.out, self.tables, self.segment = out, tables, segment
+        self._writers: dict[str, DataFileWriter] = {}
+
+    def write(self, rows: Mapping[str, pa.Table]) -> None:
+        for key, table in rows.items():
+            writer = self._writers.get(key)
+            if writer is None:
+                spec = self.tables[key]
+                writer = DataFileWriter(
+                    self.out / spec.folder, file_name(self.segment), spec.schema
+                )
+                self._writers[key] = writer
+            writer.write(table)
+
+    def close(self) -> SegmentFiles:
+        written = {}
+        for key, writer in self._writers.items():
+            data = writer.close()
+            if data is not None:
+                written[key] = data
+        return SegmentFiles(self.segment, written)
+
+    def abort(self) -> None:
+        """Delete the files written so far."""
+        for writer in self._writers.values():
+            writer.abort()
 
 
 def merge_segments(

@@ -51,7 +51,9 @@ def cli_env(fault: str | None = None) -> dict[str, str]:
 
 
 def build_command(repo: Path, out: Path, *args: object) -> list[str]:
-    return [sys.executable, "-m", "graph", "build", str(repo), "--out", str(out), *map(str, args)]
+    """The build command line; the faults are the per-file pipeline's, so without SCIP."""
+    command = [sys.executable, "-m", "graph", "build", str(repo), "--out", str(out), "--no-scip"]
+    return [*command, *map(str, args)]
 
 
 def run_build(

@@ -14,6 +14,7 @@ import pytest
 
 from graph.extract.filesystem import file_node_id
 from graph.product_build import WorkLimits, build_graph_product
+from graph.repo_layers import RepoLayerOptions
 from storage.faults import ENV as FAULT_ENV
 from tests.faults.support import (
     REPO_NAME,
@@ -29,6 +30,9 @@ from tests.faults.support import (
 SMALL = {f"a{n}.py": f"def f{n}(x):\n    return x + {n}\n" for n in range(5)}
 """Five small modules; with ``big.py`` and one worker they make batches of two files, so the
 last batch is ``a4.py`` + ``big.py`` and a failure there must not cost ``a4.py`` its rows."""
+
+NO_SCIP = RepoLayerOptions(scip=False)
+"""The faults are the per-file pipeline's."""
 
 
 def _extracted_fully(out: Path, path: str) -> None:
@@ -71,7 +75,7 @@ def test_a_worker_past_its_memory_limit_becomes_a_diag_on_its_file(tmp_path: Pat
     repo = make_repo(tmp_path, {**SMALL, "big.py": data})
     out = tmp_path / "out"
     limits = WorkLimits(worker_memory_bytes=400 << 20)
-    result = build_graph_product(repo, out, workers=1, limits=limits)
+    result = build_graph_product(repo, out, workers=1, limits=limits, layers=NO_SCIP)
     diag = diags(out)["big.py"]
     assert diag["code"] == "worker-memory-limit", diag
     assert "400 MiB" in str(diag["message"])
@@ -87,7 +91,9 @@ def test_a_batch_past_its_time_limit_is_split_and_the_slow_file_gets_a_diag(
     """1 MB of dense code takes ~10 s; a batch may take 2 s."""
     repo = make_repo(tmp_path, {**SMALL, "big.py": dense_module(66_000)})
     out = tmp_path / "out"
-    result = build_graph_product(repo, out, workers=1, limits=WorkLimits(batch_timeout=2.0))
+    result = build_graph_product(
+        repo, out, workers=1, limits=WorkLimits(batch_timeout=2.0), layers=NO_SCIP
+    )
     diag = diags(out)["big.py"]
     assert diag["code"] == "worker-timeout", diag
     assert "2 s" in str(diag["message"])
@@ -104,7 +110,7 @@ def test_a_worker_that_dies_costs_only_its_file(
     repo = make_repo(tmp_path, SMALL)
     out = tmp_path / "out"
     monkeypatch.setenv(FAULT_ENV, "graph.extract@2")
-    result = build_graph_product(repo, out, workers=1, batch_files=1)
+    result = build_graph_product(repo, out, workers=1, batch_files=1, layers=NO_SCIP)
     assert set(diags(out)) == {"a1.py", "a3.py"}  # each fresh worker dies at its 2nd file
     for path in ("a1.py", "a3.py"):
         diag = diags(out)[path]

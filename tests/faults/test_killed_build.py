@@ -94,3 +94,39 @@ def test_workers_end_within_seconds_of_the_parents_kill_and_the_output_says_inco
     assert done.rows["cpg_nodes_v1"] == len(rows_of(out, "cpg_nodes_v1"))
     on_disk = {p.name for p in (out / "cpg_nodes_v1").glob("*.parquet")}
     assert on_disk == set(data_files(out / "cpg_nodes_v1"))  # the stopped build's files are gone
+
+
+def test_the_repository_level_layers_end_with_the_killed_build(tmp_path: Path) -> None:
+    """scip-python (node) and the runtime probe run beside the workers: they die with the
+    build too (``PR_SET_PDEATHSIG`` armed by their launcher)."""
+    files = {**FILES, "pkg/__init__.py": "", "pkg/slow.py": "import time\ntime.sleep(60)\n"}
+    repo = make_repo(tmp_path, files)
+    out = tmp_path / "out"
+    command = [part for part in build_command(repo, out) if part != "--no-scip"]
+    proc = subprocess.Popen(
+        [*command, "--workers", "1", "--runtime", "-q"],
+        env=cli_env("graph.after_batch@2"),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    root = psutil.Process(proc.pid)
+    children: dict[int, float] = {}
+    names: set[str] = set()
+    while proc.poll() is None:
+        try:
+            for child in root.children(recursive=True):
+                children.setdefault(child.pid, child.create_time())
+                names.add(child.name())
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    assert proc.wait(timeout=120) == -signal.SIGKILL
+    assert "node" in names, names  # scip-python ran beside the workers
+    deadline = time.monotonic() + 5
+    while any(_alive(pid, t) for pid, t in children.items()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid, t in children.items() if _alive(pid, t)]
+    for pid in survivors:
+        psutil.Process(pid).kill()
+    assert survivors == [], "layers of the killed build still running 5 s later"

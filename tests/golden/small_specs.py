@@ -37,6 +37,8 @@ from relspec.rules.model import (
     RulePayload,
 )
 
+_LANES = ("value_str", "value_int", "value_float", "value_bool", "value_json")
+
 SMALL_SPECS = SpecSet(
     source_kinds=(
         SourceKindSpec("py_ast", "stdlib ast module"),
@@ -125,6 +127,18 @@ SMALL_SPECS = SpecSet(
         FieldSpec("bstart", "int64", nullable=True),
         FieldSpec("score", "float32", nullable=True),
         FieldSpec("flag", "bool", nullable=True),
+        FieldSpec("edge_id", "string", nullable=False),
+        FieldSpec("edge_kind", "string", nullable=False, dictionary_encoded=True),
+        FieldSpec("src_node_id", "string", nullable=False),
+        FieldSpec("dst_node_id", "string", nullable=False),
+        FieldSpec("entity_kind", "string", nullable=False),
+        FieldSpec("entity_id", "string", nullable=False),
+        FieldSpec("prop_key", "string", nullable=False),
+        FieldSpec("value_str", "string", nullable=True),
+        FieldSpec("value_int", "int64", nullable=True),
+        FieldSpec("value_float", "float64", nullable=True),
+        FieldSpec("value_bool", "bool", nullable=True),
+        FieldSpec("value_json", "string", nullable=True),
     ),
     bundles=(BundleSpec("span", ("path", "bstart")),),
     dataset_rows=(
@@ -143,6 +157,44 @@ SMALL_SPECS = SpecSet(
             contract_name="nodes_v1",
             description="Nodes of the small graph.",
             role=DatasetRole.NODES,
+        ),
+        DatasetRow(
+            name="edges_v1",
+            version=1,
+            bundles=("span",),
+            fields=("edge_id", "edge_kind", "src_node_id", "dst_node_id"),
+            required_non_null=("edge_id", "edge_kind", "src_node_id", "dst_node_id"),
+            key_fields=("edge_id",),
+            dedupe_keys=("edge_id",),
+            tie_breakers=(),
+            dedupe_strategy=DedupeStrategy.KEEP_FIRST_AFTER_SORT,
+            canonical_sort=(SortKey("edge_kind"), SortKey("edge_id")),
+            template="small",
+            contract_name="edges_v1",
+            description="Edges of the small graph.",
+            role=DatasetRole.EDGES,
+        ),
+        *(
+            DatasetRow(
+                name=name,
+                version=1,
+                bundles=(),
+                fields=("entity_kind", "entity_id", "prop_key", *_LANES),
+                required_non_null=("entity_kind", "entity_id", "prop_key"),
+                key_fields=(),
+                dedupe_keys=("entity_kind", "entity_id", "prop_key"),
+                tie_breakers=(),
+                dedupe_strategy=DedupeStrategy.KEEP_FIRST_AFTER_SORT,
+                canonical_sort=(SortKey("entity_kind"), SortKey("entity_id"), SortKey("prop_key")),
+                template="small",
+                contract_name=name,
+                description=description,
+                role=role,
+            )
+            for name, role, description in (
+                ("props_v1", DatasetRole.PROPS, "Props of the small graph."),
+                ("props_json_v1", DatasetRole.PROPS_JSON, "JSON props of the small graph."),
+            )
         ),
     ),
     templates=(RegistryTemplate("small", "cpg", DeterminismTier.CANONICAL),),

@@ -12,7 +12,8 @@ CORPUS: dict[str, str | bytes] = {
     "pkg/__init__.py": '"""The package."""\nfrom pkg.flow import Box\n',
     # PY_MODULE, FILE_DECLARES_MODULE; AST_* and AST_PARENT_OF; SYM_SCOPE, SYM_SYMBOL,
     # SCOPE_PARENT; BC_CODE_UNIT, BC_INSTR, CFG_BLOCK, CFG_EXIT, CFG_NEXT, CFG_JUMP;
-    # TS_NODE, TS_PARENT_OF, FILE_CONTAINS
+    # TS_NODE, TS_PARENT_OF, FILE_CONTAINS; DF_DEF, DF_USE, STEP_DEF, STEP_USE, REACHES (n in
+    # total), BYTECODE_ANCHOR (every instruction with a span)
     "pkg/flow.py": '''\
 """Control flow of every shape the CFG distinguishes."""
 import os
@@ -40,7 +41,7 @@ class Box:
         return lambda: value
 ''',
     # CST_DECORATOR, CST_SUBSCRIPT; TYPE_EXPR and HAS_ANNOTATION (parameter and return
-    # annotations); PY_CALLS_QNAME (a call resolved by qualified name within the repository)
+    # annotations); PY_CALLS_SYMBOL (a call SCIP resolves)
     "pkg/typed.py": """\
 import functools
 
@@ -50,6 +51,42 @@ from pkg.flow import total
 @functools.cache
 def first(items: list[int]) -> int:
     return total(items[:1])
+""",
+    # SCIP_INDEX, SCIP_DOCUMENT, SCIP_SYMBOL, SCIP_OCCURRENCE (every file scip-python indexes);
+    # PY_DEFINES/REFERENCES/READS/WRITES/IMPORTS_SYMBOL; SCIP_SYMBOL_IMPLEMENTATION (a subclass);
+    # PY_CALLS_QNAME (a call in code pyright finds unreachable: SCIP resolves nothing there, the
+    # qualified-name fallback does); TYPE and INFERRED_TYPE (legacy's inferred return type).
+    # With --runtime: RT_OBJECT, RT_MEMBER, RT_SIGNATURE, RT_SIGNATURE_PARAM and their RT_HAS_*
+    # edges; RT_WRAPS (a functools.wraps decorator)
+    "pkg/semantic.py": """\
+import functools
+import sys
+
+from pkg.flow import Box, total
+
+
+def logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args)
+
+    return wrapper
+
+
+@logged
+def shout(text: str) -> str:
+    return text.upper()
+
+
+class Crate(Box):
+    def run(self):
+        return total([1])
+
+
+def legacy():
+    if sys.version_info < (3, 0):
+        return total([2])
+    return None
 """,
     # TYPE_ALIAS, TYPE_PARAM, TYPE_PARAM_OF (PEP 695: LibCST parses it on any interpreter; on
     # 3.11 ast rejects it, so it also yields a DIAG)

@@ -63,13 +63,13 @@ def test_renamed_edges_dataset_builds_and_reads_back(tmp_path: Path) -> None:
     probe = textwrap.dedent(f"""
         import json
         from cpg.schemas import CPG_EDGES_SCHEMA
-        from generated.cpg_readers import read_edges, read_nodes_table
-        edges = list(read_edges({str(out)!r}))
+        from generated.cpg_readers import read_edges, read_nodes
+        edges = list(read_edges({str(out)!r}).rows())
         print(json.dumps({{
             "spec_kind": CPG_EDGES_SCHEMA.metadata[b"spec_kind"].decode(),
             "edges": len(edges),
             "kinds": sorted({{edge.edge_kind for edge in edges}}),
-            "nodes": read_nodes_table({str(out)!r}).num_rows,
+            "nodes": read_nodes({str(out)!r}).to_arrow().num_rows,
         }}))
         """)
     read = _run(project, "-c", probe)

@@ -45,7 +45,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 def test_a_fresh_copy_checks_specs_registry_and_generated(project: Path) -> None:
     result = run_generator(project, "--check")
     assert result.returncode == 0, result.stderr
-    assert result.stderr == "clean: specs, registry at registry and generated agree (7 files)\n"
+    assert result.stderr == "clean: specs, registry at registry and generated agree (8 files)\n"
 
 
 def test_spec_edit_is_drift_against_the_committed_registry(project: Path) -> None:

@@ -63,7 +63,7 @@ def test_generated_contracts_equal_the_registry_contracts() -> None:
 
 def test_generated_edge_plans_equal_the_registry_plans() -> None:
     plans = edge_plan_specs()
-    assert len(relspec_rules.EDGE_PLAN_SPECS) == len(plans) == 17
+    assert len(relspec_rules.EDGE_PLAN_SPECS) == len(plans) == 18
     for generated, plan in zip(relspec_rules.EDGE_PLAN_SPECS, plans, strict=True):
         assert generated.rule_name == plan.rule_name
         assert generated.edge_kind == plan.edge_kind

@@ -30,6 +30,7 @@ from graph.extract.file_facts import extract_file
 from graph.extract.filesystem import extract_repo, file_node_id
 from graph.extract.module_names import ModuleNames
 from graph.product_build import BuildResult, build_graph_product, file_batches
+from graph.repo_layers import RepoLayerOptions
 from storage.deltalake.delta import latest_commit_metadata, read_raw_delta, read_table_delta
 from storage.deltalake.registry_layout import all_tables, table_path
 from storage.deltalake.registry_models import FINGERPRINT_KEY
@@ -48,6 +49,7 @@ READERS: Mapping[str, Callable[[Path], pa.Table]] = {
 }
 REPO_NAME = "proj"
 """Every test repo has this folder name: ``repo_id`` (and so every id) derives from it."""
+NO_SCIP = RepoLayerOptions(scip=False)
 
 MOD_SOURCE = '''\
 """A module with a function, a class, calls, an if/else and a try/except."""
@@ -98,8 +100,11 @@ def make_repo(parent: Path, files: Mapping[str, str | bytes], name: str = REPO_N
 
 
 def build(repo: Path, out: Path, **kwargs: object) -> BuildResult:
-    """An in-process build (extraction in this process) unless ``workers`` says otherwise."""
+    """An in-process build (extraction in this process) unless ``workers`` says otherwise, with
+    no SCIP layer unless ``layers`` asks for it (``test_scip_build`` covers it; the CLI tests
+    below run it)."""
     kwargs.setdefault("workers", 0)
+    kwargs.setdefault("layers", NO_SCIP)
     return build_graph_product(repo, out, **kwargs)  # type: ignore[arg-type]
 
 
@@ -626,7 +631,10 @@ def test_cli_prints_progress_and_a_summary(small: SmallBuild, tmp_path: Path) ->
     assert "2/2 files" in proc.stderr
     assert "built 2 files" in proc.stdout
     assert "0 contract violations" in proc.stdout
-    assert read_rows(out) == small.rows
+    assert "\nscip: scip-python 0.6.6 indexed 2 files in " in proc.stdout
+    without_scip = run_cli("build", small.repo, "--out", out, "--workers", "2", "--no-scip")
+    assert "scip:" not in without_scip.stdout
+    assert read_rows(out) == small.rows  # the in-process build has no SCIP layer either
 
 
 def test_cli_quiet_and_strict_on_a_clean_repo(small: SmallBuild, tmp_path: Path) -> None:
@@ -634,7 +642,8 @@ def test_cli_quiet_and_strict_on_a_clean_repo(small: SmallBuild, tmp_path: Path)
     proc = run_cli("build", small.repo, "--out", out, "--workers", "1", "-q", "--strict")
     assert proc.returncode == 0, proc.stderr
     assert (proc.stdout, proc.stderr) == ("", "")
-    assert read_rows(out) == small.rows
+    kinds = {row["node_kind"] for row in read_rows(out)[NODES]}  # exit 0 with --strict: clean
+    assert "SCIP_OCCURRENCE" in kinds and "DIAG" not in kinds
 
 
 def test_cli_exclude_skips_directories(tmp_path: Path) -> None:

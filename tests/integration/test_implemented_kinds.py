@@ -1,6 +1,7 @@
 """Honest statuses: a derivation is ``implemented`` exactly when the build emits its kind.
 
-The corpus (``kind_corpus.CORPUS``) is built once; the implemented kinds are read with polars from
+The corpus (``kind_corpus.CORPUS``) is built once, with every layer (SCIP, and ``--runtime``:
+the corpus is ours, so importing it is safe); the implemented kinds are read with polars from
 the ``cpg_kind_derivations`` table the build exported (not from the spec constants), and the kinds
 emitted from the built node and edge tables."""
 
@@ -13,6 +14,7 @@ import polars as pl
 import pytest
 
 from graph.product_build import build_graph_product
+from graph.repo_layers import RepoLayerOptions
 from tests.integration.kind_corpus import CORPUS
 
 
@@ -33,7 +35,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content.encode() if isinstance(content, str) else content)
     out = base / "out"
-    build_graph_product(repo, out, workers=1)
+    build_graph_product(repo, out, workers=1, layers=RepoLayerOptions(runtime=True))
     derivations = pl.read_delta(str(out / "registry" / "cpg" / "cpg_kind_derivations"))
     implemented = derivations.filter(pl.col("status") == "implemented")
     emitted = {

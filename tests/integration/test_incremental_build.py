@@ -6,7 +6,9 @@ hypothesis drives the edits on a small package whose modules import and call eac
 rule edges (PY_CALLS_QNAME across files) and module names (an ``__init__.py`` coming or going
 renames the modules below it) depend on more than the edited file. The compaction policy is
 shrunk so that both of its paths run: segments that lose files are rewritten, small segments
-are merged.
+are merged. The property test runs without SCIP (one scip-python run per build is too slow for
+many examples); ``test_an_incremental_build_with_scip_equals_a_full_build`` runs it on the
+fixture package of ``test_scip_build``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from graph.build_status import require_complete
 from graph.compaction import CompactionPolicy
 from graph.incremental import STATE_FILE
 from graph.product_build import BuildResult, build_graph_product
+from graph.repo_layers import RepoLayerOptions
 from storage.deltalake.delta import data_files, read_raw_delta
 
 SNIPPETS = (
@@ -77,7 +80,12 @@ def _apply(repo: Path, action: str, path: str, argument: str) -> None:
         source.replace(target)
 
 
+NO_SCIP = RepoLayerOptions(scip=False)
+SCIP_FIXTURE = Path(__file__).parent.parent / "fixtures" / "calls_pkg"
+
+
 def _build(repo: Path, out: Path, **kwargs: object) -> BuildResult:
+    kwargs.setdefault("layers", NO_SCIP)
     return build_graph_product(repo, out, workers=0, **kwargs)  # type: ignore[arg-type]
 
 
@@ -153,6 +161,43 @@ def assert_rows_name_their_segments_files(out: Path) -> None:
                 assert set(table.column("file_id").to_pylist()) <= files, (name, folder)
             elif folder.startswith("_relations/"):
                 assert set(table.column("owner_file_id").to_pylist()) <= files, (name, folder)
+
+
+def test_an_incremental_build_with_scip_equals_a_full_build(tmp_path: Path) -> None:
+    """SCIP rows depend on every file (a call in one resolves to a definition in another): after
+    an edit, a new file, a deletion and a build with no change, the output equals a full build
+    of the same tree in every table; with no change, scip-python does not run and its rows stay."""
+    repo, out, fresh = tmp_path / "proj", tmp_path / "out", tmp_path / "fresh"
+    shutil.copytree(SCIP_FIXTURE, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    scip = RepoLayerOptions()
+    first = _build(repo, out, layers=scip)
+    assert first.layers[0].startswith("scip: scip-python 0.6.6 indexed 4 files")
+    store = repo / "calls_pkg" / "store.py"
+    store.write_text(store.read_text().replace("make_slug", "renamed_slug"), encoding="utf-8")
+    _write(repo, {"extra.py": "from calls_pkg.text import slug\n\n\nslug('x')\n"})
+    (repo / "app.py").unlink()
+    edited = _build(repo, out, layers=scip)
+    assert edited.full_reason is None and (edited.extracted, edited.removed) == (2, 1)
+    assert edited.layers[0].startswith("scip: scip-python 0.6.6 indexed 4 files")
+    before = _tables(out)
+    kept = _build(repo, out, layers=scip)
+    assert (kept.extracted, kept.removed) == (0, 0)
+    assert kept.layers == ("scip: rows of the previous build kept (no file changed)",)
+    assert kept.diagnostics == edited.diagnostics
+    after = _tables(out)
+    assert sorted(after) == sorted(before)
+    assert all(after[name].equals(table) for name, table in before.items())
+    _build(repo, fresh, layers=scip)
+    assert_same_tables(out, fresh)
+    kinds = _tables(out)["cpg_nodes_v1"].column("node_kind").to_pylist()
+    assert "SCIP_OCCURRENCE" in kinds
+    # turning SCIP off reruns the layers alone: its rows go, no file is extracted
+    off = _build(repo, out)
+    assert off.full_reason is None and off.extracted == 0
+    kinds = _tables(out)["cpg_nodes_v1"].column("node_kind").to_pylist()
+    assert "SCIP_OCCURRENCE" not in kinds
+    _build(repo, fresh)
+    assert_same_tables(out, fresh)
 
 
 def test_what_forces_a_full_build_is_said_in_one_line(tmp_path: Path) -> None:

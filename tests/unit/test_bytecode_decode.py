@@ -311,7 +311,7 @@ def test_const_repr_is_canonical() -> None:
 
 def test_extractor_format_value_argrepr_is_dis_text() -> None:
     code = _compile("def f(a, w):\n    return f'{a!r:{w}} {a} {a!s}'\n")
-    facts = extract_bytecode_table(code, path="f.py", file_id="file:f")
+    facts = extract_bytecode_table(code, path="f.py", file_id="file:f").facts
     ops = {p.entity_id: p.value for p in facts.props if p.prop_key == "baseopname"}
     fv = sorted(
         str(p.value)

@@ -32,6 +32,7 @@ RELATION_COLUMNS = {
     "cst_callsites": {
         *("call_id", "file_id", "path", "call_bstart", "call_bend", "callee_bstart"),
         *("callee_bend", "callee_shape", "callee_text", "callee_dotted", "arg_count"),
+        *("callee_name_bstart", "callee_name_bend"),
     },
     "callsite_qname_candidates": {
         *("call_id", "file_id", "path", "call_bstart", "call_bend", "qname", "qname_source"),
@@ -93,6 +94,28 @@ def test_relations_have_the_agreed_columns(snippet: FileFacts) -> None:
         assert rows, relation
         for row in rows:
             assert set(row) == RELATION_COLUMNS[relation], relation
+
+
+def test_a_callee_ends_in_the_name_of_its_target() -> None:
+    source = b"f()\na.b.m(1)\nf()()\nx[0]()\n"
+    facts = extract_file("repo", "calls.py", source)
+    spans = {
+        row["callee_text"]: (row["callee_name_bstart"], row["callee_name_bend"])
+        for row in facts.relations["cst_callsites"]
+    }
+    names = {text: None if a is None else source[a:b] for text, (a, b) in spans.items()}
+    assert names == {"f": b"f", "a.b.m": b"m", "f()": None, "x[0]": None}
+
+
+def test_annotations_point_at_their_normalized_types(snippet: FileFacts) -> None:
+    props = _props(snippet)
+    types = {n.node_id: props[n.node_id] for n in snippet.nodes if n.node_kind == "TYPE"}
+    reprs = {
+        r["expr_text"]: types[str(r["type_id"])]["type_repr"]
+        for r in snippet.relations["type_exprs_norm"]
+    }
+    assert reprs == {'"Item"': "Item", "int": "int", "None": "None"}
+    assert {t["origin"] for t in types.values()} == {"annotation"}
 
 
 def test_import_rows(snippet: FileFacts) -> None:

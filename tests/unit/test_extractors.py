@@ -262,6 +262,8 @@ def test_implemented_extractors_resolve_for_the_derivations() -> None:
         "graph.extract.bytecode_extract:extract_bytecode_table",
         "graph.extract.tree_sitter_extract:extract_ts_tables",
         "graph.extract.file_contains:extract_file_contains",
+        "graph.extract.dataflow_extract:extract_dataflow",
+        "graph.extract.bytecode_anchor:extract_bytecode_anchors",
     ):
         assert extractor_problem(ref) is None, ref
 
@@ -299,6 +301,12 @@ def test_rich_file_rows_satisfy_the_contracts(tmp_path: Path) -> None:
         "TS_NODE",
         "TS_PARENT_OF",
         "FILE_CONTAINS",
+        "DF_DEF",
+        "DF_USE",
+        "STEP_DEF",
+        "STEP_USE",
+        "REACHES",
+        "BYTECODE_ANCHOR",
     ):
         assert counts[kind] > 0, kind
     assert counts["DIAG"] == counts["TS_ERROR"] == counts["TS_MISSING"] == 0

@@ -125,6 +125,17 @@ def test_sites_belong_to_the_binding_of_the_scope_they_are_written_in() -> None:
     assert sites[("g", 21, "use")] == ("top", "g", "local")  # del
 
 
+def test_a_comprehension_nested_in_a_first_iterable_matches_its_own_table() -> None:
+    # symtable creates the inner comprehension's table before the outer one's (it visits the
+    # first iterable first); LibCST's outer scope starts first. b is global in the outer one.
+    sites, _, _ = _bindings("h = [(a, b) for a in [0 for b in g]]\n")
+    assert sites[("a", 1, "use")] == ("listcomp", "a", "local")
+    assert sites[("b", 1, "use")] == ("listcomp", "b", "global_ref")
+    assert sites[("a", 1, "def")] == ("listcomp", "a", "local")
+    assert sites[("b", 1, "def")] == ("listcomp", "b", "local")
+    assert sites[("g", 1, "use")] == ("top", "g", "global_ref")
+
+
 def test_references_resolve_to_the_binding_they_name() -> None:
     _, resolves, _ = _bindings(SOURCE)
     assert resolves == {

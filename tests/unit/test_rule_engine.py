@@ -213,19 +213,25 @@ def test_rules_without_their_inputs_are_skipped_in_one_line(
     datasets: dict[str, DatasetContract],
 ) -> None:
     catalog = rule_catalog()
-    schedule = catalog.schedule(catalog.extracted())
-    # qname_fallback_calls runs: its SCIP input (rel_callsite_symbol) is optional, the right
-    # side of a left anti join
-    assert [planned.rule.name for planned in schedule.order] == [
-        "callsite_qname_candidates__join__dim_qualified_names",
-        "diagnostic_edges",
-        "inferred_type_edges",
-        "qname_fallback_calls",
-        "type_annotation_edges",
-    ]
+    extracted = catalog.extracted()
+    assert catalog.schedule(extracted).skipped == {}  # every relation has its layer now
+    # a build without the SCIP layer's relations (no node, --no-scip)
+    schedule = catalog.schedule(
+        [name for name in extracted if not name.startswith("scip_")]
+    )
+    order = [planned.rule.name for planned in schedule.order]
+    # each rule after the rules making its inputs; qname_fallback_calls runs: its SCIP input
+    # (rel_callsite_symbol) is the optional right side of a left anti join
+    assert order.index("qname_fallback_calls") > order.index(
+        "callsite_qname_candidates__join__dim_qualified_names"
+    )
+    assert "call_edges" not in order
     assert schedule.skipped["symbol_role_defines"] == ("scip_occurrences",)
+    assert schedule.skipped["scip_inferred_type_edges"] == ("scip_inferred_types", "scip_occurrences")
     line = schedule.summary()
-    assert "\n" not in line and line.startswith("5 run, 17 skipped (this build has no ")
+    assert "\n" not in line
+    assert line.startswith(f"{len(order)} run, {len(schedule.skipped)} skipped (this build has no ")
+    assert "no scip_inferred_types, scip_occurrences, scip_symbol_relationships): " in line
     run = run_rules(catalog, _diagnostics(catalog), datasets, schedule)
     assert run.edges_by_rule["diagnostic_edges"] == 2
     assert sum(run.edges_by_rule.values()) == 2  # the other rules had empty inputs

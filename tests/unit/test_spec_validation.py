@@ -147,12 +147,12 @@ def test_canonical_spec_set_sizes() -> None:
     assert len(BASE.edge_kinds) == 43
     assert len(BASE.node_contracts) == 58
     assert len(BASE.edge_contracts) == 43
-    assert len(BASE.derivations) == 104
+    assert len(BASE.derivations) == 105
     assert len(BASE.fields) == 28
     assert len(BASE.dataset_rows) == 6
     assert len(BASE.rule_templates) == 7
-    assert len(BASE.rules) == 22
-    assert sum(r.payload.edge_emit is not None for r in BASE.rules) == 17
+    assert len(BASE.rules) == 23
+    assert sum(r.payload.edge_emit is not None for r in BASE.rules) == 18
 
 
 def test_implemented_derivations_name_extractors_of_this_project() -> None:

@@ -31,6 +31,10 @@ opcodes; it would double a prop row per instruction). ``end_off`` of a block is 
 block's start, or ``len(co_code)``). Instruction spans come from the instruction's
 ``co_positions()`` entry when all four numbers are known. ``compile`` is asked for ``optimize=0``
 by the caller so the rows do not depend on ``-O``.
+
+Besides its rows, the layer hands each code unit's CFG on as a ``CodeFlow`` (instructions, their
+ids and spans, blocks and successor lists by block index), the input of the data-flow layer
+(``dataflow_extract``), so that layer neither decodes nor splits blocks a second time.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from __future__ import annotations
 import bisect
 import dis
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import CodeType
+from typing import NamedTuple
 
 from generated.cpg_contracts import EdgeKind, NodeKind
 from graph.extract.bytecode_decode import (
@@ -85,11 +91,37 @@ _SpanCache = dict[tuple[int, int, int, int], _Span]
 _NO_SPAN: _Span = (None, None)
 
 
+class CodeFlow(NamedTuple):
+    """The CFG of one code unit as the layer emitted it, by index rather than by id."""
+
+    unit_id: str
+    code: CodeType
+    instrs: list[Instr]
+    instr_ids: list[str]
+    spans: list[_Span]
+    """``(bstart, bend)`` of each instruction, as on its BC_INSTR row."""
+    block_starts: list[int]
+    """Index in ``instrs`` of each block's first instruction, in offset order (block 0: entry)."""
+    successors: list[list[int]]
+    """Normal-flow successor blocks of each block (CFG_EXIT left out)."""
+    handlers: list[list[int]]
+    """Exception-handler blocks of each block (its CFG_EXC edges)."""
+
+
+@dataclass
+class BytecodeFile:
+    """The bytecode layer of one file: its rows and the CFG of each code unit (pre-order)."""
+
+    facts: FileFacts = field(default_factory=FileFacts)
+    flows: list[CodeFlow] = field(default_factory=list)
+
+
 def extract_bytecode_table(
     code: CodeType, *, path: str, file_id: str, lines: LineIndex | None = None
-) -> FileFacts:
+) -> BytecodeFile:
     """Rows of ``code`` (a compiled module) and every code object nested in it."""
-    facts = FileFacts()
+    result = BytecodeFile()
+    facts = result.facts
     seen: dict[tuple[str, int], int] = {}
     spans: _SpanCache = {}
     for unit in _code_units(code):
@@ -109,8 +141,10 @@ def extract_bytecode_table(
             },
             {"flags_json": _flag_names(unit.co_flags)},
         )
-        _UnitCfg(facts, unit, unit_id, path, file_id, lines, spans).emit()
-    return facts
+        flow = _UnitCfg(facts, unit, unit_id, path, file_id, lines, spans).emit()
+        if flow is not None:
+            result.flows.append(flow)
+    return result
 
 
 def _code_units(code: CodeType) -> list[CodeType]:
@@ -172,29 +206,33 @@ class _UnitCfg:
         self.spans = spans
         self.edge_ids: set[str] = set()
 
-    def emit(self) -> None:
+    def emit(self) -> CodeFlow | None:
         instrs = decode_instructions(self.code)
         if not instrs:
-            return
+            return None
         entries = exception_entries(self.code)
-        instr_ids, leaders = self._instrs(instrs)
+        instr_ids, spans, leaders = self._instrs(instrs)
         starts = self._block_starts(instrs, leaders, entries)
         block_ids = {start: stable_id(CFG_BLOCK, self.unit_id, start) for start in starts}
+        block_index = {block_ids[start]: b for b, start in enumerate(starts)}
         exit_id = stable_id(CFG_EXIT, self.unit_id)
         self.facts.add_node(
             NodeRow(exit_id, CFG_EXIT, self.path, self.file_id), {"code_unit_id": self.unit_id}
         )
-        covered = self._exception_edges(starts, block_ids, entries)
+        handlers: list[list[int]] = [[] for _ in starts]
+        covered = self._exception_edges(starts, block_ids, entries, block_index, handlers)
         offsets = [ins.offset for ins in instrs]
         code_len = len(self.code.co_code)
+        successors: list[list[int]] = []
         for b, start in enumerate(starts):
             end = starts[b + 1] if b + 1 < len(starts) else code_len
             last = bisect.bisect_left(offsets, end) - 1
             nxt = block_ids[starts[b + 1]] if b + 1 < len(starts) else exit_id
             src = block_ids[start]
-            is_exit = self._flow_edges(
+            dsts = self._flow_edges(
                 src, instrs[last], instr_ids[last], nxt, exit_id, block_ids, src in covered
             )
+            successors.append([block_index[dst] for dst in dsts if dst != exit_id])
             self.facts.add_node(
                 NodeRow(src, CFG_BLOCK, self.path, self.file_id),
                 {
@@ -203,12 +241,24 @@ class _UnitCfg:
                     "start_off": start,
                     "end_off": end,
                     "is_entry": b == 0,
-                    "is_exit": is_exit,
+                    "is_exit": exit_id in dsts,
                 },
             )
+        first = {ins.offset: i for i, ins in enumerate(instrs)}
+        return CodeFlow(
+            self.unit_id,
+            self.code,
+            instrs,
+            instr_ids,
+            spans,
+            [first[start] for start in starts],
+            successors,
+            handlers,
+        )
 
-    def _instrs(self, instrs: list[Instr]) -> tuple[list[str], set[int]]:
-        """Emit the BC_INSTR rows; ``(instr ids, block leaders found in the instructions)``.
+    def _instrs(self, instrs: list[Instr]) -> tuple[list[str], list[_Span], set[int]]:
+        """Emit the BC_INSTR rows; ``(instr ids, their spans, block leaders found in the
+        instructions)``.
 
         The hot path of the extractor: one pass with locals only, props appended straight to
         their ``FileFacts`` columns (what ``add_node`` does, without a dict per instruction).
@@ -232,6 +282,8 @@ class _UnitCfg:
         new = _new
         ids: list[str] = []
         append_id = ids.append
+        instr_spans: list[_Span] = []
+        append_span = instr_spans.append
         leaders = {instrs[0].offset}
         add_leader = leaders.add
         after_end = False
@@ -273,6 +325,8 @@ class _UnitCfg:
                 bstart, bend = known
             else:
                 bstart = bend = None
+                known = _NO_SPAN
+            append_span(known)
             append_node(new(NodeRow, (instr_id, BC_INSTR, path, file_id, bstart, bend)))
             id_ids(instr_id)
             id_values(instr_id)
@@ -297,7 +351,7 @@ class _UnitCfg:
                     line_app = _appenders(facts, "starts_line")
                 line_app[0](instr_id)
                 line_app[1](starts_line)
-        return ids, leaders
+        return ids, instr_spans, leaders
 
     @staticmethod
     def _block_starts(
@@ -315,7 +369,10 @@ class _UnitCfg:
         starts: list[int],
         block_ids: dict[int, str],
         entries: list[ExceptionEntry],
+        block_index: dict[str, int],
+        handlers: list[list[int]],
     ) -> set[str]:
+        """CFG_EXC edges; fills ``handlers`` (by block index) and returns the covered blocks."""
         covered: set[str] = set()
         for index, entry in enumerate(entries):
             handler = block_ids.get(entry.target)
@@ -326,6 +383,9 @@ class _UnitCfg:
             for start in starts[first:stop]:
                 src = block_ids[start]
                 covered.add(src)
+                found = handlers[block_index[src]]
+                if block_index[handler] not in found:
+                    found.append(block_index[handler])
                 self._edge(
                     CFG_EXC,
                     src,
@@ -344,37 +404,34 @@ class _UnitCfg:
         exit_id: str,
         block_ids: dict[int, str],
         covered: bool,
-    ) -> bool:
-        """The normal-flow edges out of a block; True when one goes to CFG_EXIT."""
+    ) -> list[str]:
+        """The normal-flow edges out of a block; returns their targets (``exit_id`` included)."""
         op = last.baseopname
         if op in _RETURNS:
-            self._edge(CFG_JUMP, src, exit_id, "return", {})
-            return True
+            return [self._edge(CFG_JUMP, src, exit_id, "return", {})]
         if op in _RAISES:
-            if covered:
-                return False
-            self._edge(CFG_JUMP, src, exit_id, "raise", {})
-            return True
+            return [] if covered else [self._edge(CFG_JUMP, src, exit_id, "raise", {})]
         target = last.jump_target
         if target is None:
-            self._edge(CFG_NEXT, src, nxt, "fallthrough", {})
-            return nxt == exit_id
+            return [self._edge(CFG_NEXT, src, nxt, "fallthrough", {})]
         dst = block_ids.get(target)
         if op in _UNCONDITIONAL:
-            if dst is not None:
-                self._edge(CFG_JUMP, src, dst, "jump", {"jump_off": target})
-            return False
+            if dst is None:
+                return []
+            return [self._edge(CFG_JUMP, src, dst, "jump", {"jump_off": target})]
         taken, fallthrough = _branch_kinds(op)
+        dsts = []
         if dst is not None:
-            self._edge(taken, src, dst, "branch_taken", {"cond_instr_id": last_id})
+            dsts.append(self._edge(taken, src, dst, "branch_taken", {"cond_instr_id": last_id}))
+        if nxt != dst:
+            dsts.append(nxt)
         self._edge(fallthrough, src, nxt, "branch_fallthrough", {"cond_instr_id": last_id})
-        return nxt == exit_id
+        return dsts
 
-    def _edge(
-        self, kind: str, src: str, dst: str, method: str, props: dict[str, PropValue]
-    ) -> None:
+    def _edge(self, kind: str, src: str, dst: str, method: str, props: dict[str, PropValue]) -> str:
+        """Emit one edge (once per id); returns ``dst``."""
         row = edge_row(kind, src, dst, path=self.path, file_id=self.file_id, method=method)
-        if row.edge_id in self.edge_ids:  # e.g. both CFG_BRANCH edges of one FOR_ITER coincide
-            return
-        self.edge_ids.add(row.edge_id)
-        self.facts.add_edge(row, {"code_unit_id": self.unit_id, **props})
+        if row.edge_id not in self.edge_ids:  # e.g. both CFG_BRANCH edges of one FOR_ITER coincide
+            self.edge_ids.add(row.edge_id)
+            self.facts.add_edge(row, {"code_unit_id": self.unit_id, **props})
+        return dst

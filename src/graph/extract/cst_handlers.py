@@ -20,11 +20,14 @@ Relation columns (``facts.relations``), beyond the obvious:
 - ``cst_imports``: ``bstart``/``bend`` span the alias, ``alias_bstart``/``alias_bend`` the name it
   binds (``c`` in ``import a.b as c``, ``a`` in ``import a.b``); ``name`` is the imported dotted
   name, ``kind`` ``import`` or ``from``.
+- ``cst_callsites``: ``callee_name_bstart``/``callee_name_bend`` span the name the callee ends
+  in (``m`` of ``a.b.m``; null for ``f()()`` or ``x[0]()``): the call's target is that name's.
 - ``cst_defs``: ``name_bstart``/``name_bend`` span the def's name (the ``lambda`` keyword of a
   lambda), ``qname`` its fully qualified name.
 - ``type_exprs_norm``: parameter and return annotations; ``owner_def_id`` is the CST_PARAM or the
-  function's CST_DEF; ``type_id`` is null (no TYPE nodes yet). A variable annotation is a TYPE_EXPR
-  without a row: HAS_ANNOTATION allows no owner for it.
+  function's CST_DEF; ``type_id`` the TYPE its text normalizes to (``type_norm``; one TYPE node
+  per file and type, ``origin`` ``annotation``), null when it does not parse. A variable
+  annotation is a TYPE_EXPR without a row: HAS_ANNOTATION allows no owner for it.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ from libcst.metadata import ClassScope, GlobalScope
 from generated.cpg_contracts import EdgeKind, NodeKind
 from graph.extract.cst_qnames import FULLY_QUALIFIED, SYNTACTIC, is_local
 from graph.extract.cst_walk import Ctx, Emitted, Handler, Span, Walk
-from graph.extract.ids import edge_id
+from graph.extract.ids import edge_id, stable_id
 from graph.extract.rows import NODE, NodeRow, PropValue
+from graph.extract.type_norm import normalize
 
 CST_NODE = NodeKind.CST_NODE.value
 CST_DEF = NodeKind.CST_DEF.value
@@ -49,6 +53,8 @@ CST_ATTRIBUTE_ACCESS = NodeKind.CST_ATTRIBUTE_ACCESS.value
 CST_LITERAL = NodeKind.CST_LITERAL.value
 CST_DOCSTRING = NodeKind.CST_DOCSTRING.value
 TYPE_EXPR = NodeKind.TYPE_EXPR.value
+TYPE = NodeKind.TYPE.value
+ANNOTATION = "annotation"
 TYPE_ALIAS = NodeKind.TYPE_ALIAS.value
 TYPE_PARAM = NodeKind.TYPE_PARAM.value
 TYPE_PARAM_OF = EdgeKind.TYPE_PARAM_OF.value
@@ -239,6 +245,8 @@ def _call(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:
     func = node.func
     shape = _shape(func)
     callee_span = walk.file_span(func)
+    callee_name = _callee_name(func)
+    name_span = None if callee_name is None else walk.file_span(callee_name)
     callee_text = walk.text(func)
     dotted = _dotted(func)
     candidates: list[tuple[str, str]] = []
@@ -271,6 +279,8 @@ def _call(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:
         call_bend=e.span[1],
         callee_bstart=callee_span[0],
         callee_bend=callee_span[1],
+        callee_name_bstart=None if name_span is None else name_span[0],
+        callee_name_bend=None if name_span is None else name_span[1],
         callee_shape=shape,
         callee_text=callee_text,
         callee_dotted=dotted,
@@ -286,6 +296,15 @@ def _call(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:
             qname=qname,
             qname_source=source,
         )
+
+
+def _callee_name(func: cst.CSTNode) -> cst.Name | None:
+    """The name a callee ends in: ``f`` of ``f``, ``m`` of ``a.b.m``; None for other shapes."""
+    if isinstance(func, cst.Name):
+        return func
+    if isinstance(func, cst.Attribute):
+        return func.attr
+    return None
 
 
 def _self_member(func: cst.CSTNode, ctx: Ctx) -> str | None:
@@ -496,8 +515,23 @@ def _type_expr(
             expr_kind="annotation",
             expr_role=role,
             param_name=param_name,
-            type_id=None,
+            type_id=_annotated_type(walk, text),
         )
+
+
+def _annotated_type(walk: Walk, text: str) -> str | None:
+    """The id of the TYPE an annotation's text normalizes to (one node per file and type)."""
+    normal = normalize(text)
+    if normal is None:
+        return None
+    type_id = stable_id(TYPE, walk.file_id, ANNOTATION, normal.type_repr)
+    if type_id not in walk.types:
+        walk.types.add(type_id)
+        walk.facts.add_node(
+            NodeRow(type_id, TYPE, walk.path, walk.file_id),
+            {"type_repr": normal.type_repr, "type_form": normal.type_form, "origin": ANNOTATION},
+        )
+    return type_id
 
 
 def _ann_assign(walk: Walk, node: cst.CSTNode, e: Emitted, ctx: Ctx) -> None:

@@ -112,7 +112,7 @@ class CstFile:
     facts: FileFacts
     sites: list[NameSite] = field(default_factory=list)
     scopes: list[Scope] = field(default_factory=list)
-    """Every LibCST scope that holds a node, in source order (the module's first)."""
+    """Every LibCST scope that holds a node, parents first, siblings in symtable's order."""
     scope_key: Callable[[Scope], ScopeKey] | None = None
 
 
@@ -203,6 +203,8 @@ class Walk:
         holds the nodes, outlives the walk)."""
         self.annotation_only: set[int] = set()
         """``id()`` of the targets of annotations without a value (``x: int``)."""
+        self.types: set[str] = set()
+        """The TYPE nodes emitted so far (one per file and normalized type)."""
         self._seen: dict[tuple[str, int, int], int] = {}
         self._line_starts = [0, *(m.end() for m in _NEWLINES.finditer(raw))]
 
@@ -379,16 +381,23 @@ class Walk:
         return ("?", type(scope).__name__, 0)
 
     def all_scopes(self) -> list[Scope]:
-        """Every scope that holds a node, in the order their nodes start (the module's first)."""
+        """Every scope that holds a node, parents before children (the module first) and
+        siblings in the order ``symtable`` creates their tables: by where their nodes end.
+
+        symtable visits what a scope's node evaluates outside it (defaults, decorators, bases, a
+        comprehension's first iterable) before creating its table, so a sibling nested there
+        comes first: in ``[a for a in [b for b in g]]`` the inner comprehension's table precedes
+        the outer's, although the outer starts first.
+        """
         found = {id(s): s for s in self.meta.scopes.values() if s is not None}
-        located: list[tuple[int, int, Scope]] = []
+        located: list[tuple[int, int, int, Scope]] = []
         for order, scope in enumerate(found.values()):
             node = getattr(scope, "node", None)
             if isinstance(scope, GlobalScope):
-                located.append((-1, order, scope))
+                located.append((-1, -1, order, scope))
             elif isinstance(node, cst.CSTNode):
-                located.append((self.utf8_span(node)[0], order, scope))
-        return [scope for _, _, scope in sorted(located, key=lambda item: item[:2])]
+                located.append((_depth(scope), self.utf8_span(node)[1], order, scope))
+        return [scope for *_, scope in sorted(located, key=lambda item: item[:3])]
 
     def add_site(
         self,
@@ -403,3 +412,12 @@ class Walk:
         """Record a name occurrence for the binding layer (none without a LibCST scope)."""
         if scope is not None:
             self.sites.append(NameSite(name, span, role, kind, scope, annotation_only))
+
+
+def _depth(scope: Scope) -> int:
+    """How many scopes enclose ``scope``."""
+    depth = 0
+    while not isinstance(scope, GlobalScope):
+        scope = scope.parent
+        depth += 1
+    return depth

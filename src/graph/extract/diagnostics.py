@@ -3,13 +3,15 @@ being read. The HAS_DIAGNOSTIC edge from the file is not emitted here: the relsp
 ``diagnostic_edges`` makes it from the relation rows (``graph.rules``), its one producer.
 
 Stages and their ``diag_source`` (a SourceKind value): decode -> ``pipeline``, parse -> ``py_ast``,
-symtable -> ``symtable``, compile -> ``dis``, cst -> ``libcst``; the build's own stages, scan (a
+symtable -> ``symtable``, compile -> ``dis``, cst -> ``libcst``, dataflow (a code unit over the
+REACHES bound) -> ``derived``; the build's own stages, scan (a
 directory that cannot be listed) and extract (a worker that died, ran out of memory or time), ->
-``pipeline``. A directory's DIAG hangs on PY_REPO, every other on the file's PY_FILE. Failures
-are ERROR, warnings recorded by ``warnings.catch_warnings`` (SyntaxWarning, DeprecationWarning for
-invalid escapes...) are WARNING. DIAG requires an anchor, so every diagnostic gets a byte span:
-the exception's position when it has one (SyntaxError columns are characters, mapped to bytes),
-the warning's line, else ``(0, 0)``.
+``pipeline``; the repository-level layers scip -> ``scip`` and runtime -> ``inspect``. A DIAG
+of a directory or a repository-level layer hangs on PY_REPO, every other on the file's PY_FILE.
+Failures are ERROR, warnings recorded by ``warnings.catch_warnings`` (SyntaxWarning,
+DeprecationWarning for invalid escapes...) are WARNING. DIAG requires an anchor, so every
+diagnostic gets a byte span: the exception's position when it has one (SyntaxError columns are
+characters, mapped to bytes), the warning's line, else ``(0, 0)``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ STAGE_SOURCE: dict[str, str] = {
     "scan": SourceKind.PIPELINE.value,
     "extract": SourceKind.PIPELINE.value,
     "cst": SourceKind.LIBCST.value,
+    "dataflow": SourceKind.DERIVED.value,
+    "scip": SourceKind.SCIP.value,
+    "runtime": SourceKind.INSPECT.value,
 }
 
 
@@ -134,22 +139,33 @@ def unextracted_file(
 def directory_diagnostic(repo_id: str, path: str, error: OSError) -> FileFacts:
     """The ERROR of a directory the scan could not list, on PY_REPO: its files are unknown.
 
-    The DIAG's ``path`` is the directory; it has no ``file_id``: its ``diagnostics_norm`` row
-    names the repo node (``repo_id``) as the owner, so the ``diagnostic_edges`` rule hangs it on
-    PY_REPO. Its id hashes the repo node and the path, and its anchor is the empty span (0, 0).
+    The DIAG's ``path`` is the directory (see ``repo_diagnostic``).
     """
-    source = STAGE_SOURCE["scan"]
     code = f"read-error:{type(error).__name__}"
     message = f"cannot list the directory: {error.strerror or error}"
+    return repo_diagnostic(repo_id, path=path, stage="scan", code=code, message=message)
+
+
+def repo_diagnostic(
+    repo_id: str, *, path: str, stage: str, code: str, message: str, severity: str = ERROR
+) -> FileFacts:
+    """A DIAG about the repository rather than one file (a directory that cannot be listed, a
+    repository-level layer that failed), on PY_REPO.
+
+    It has no ``file_id``: its ``diagnostics_norm`` row names the repo node (``repo_id``) as the
+    owner, so the ``diagnostic_edges`` rule hangs it on PY_REPO. Its id hashes the repo node and
+    the path, and its anchor is the empty span (0, 0).
+    """
+    source = STAGE_SOURCE[stage]
     repo = repo_node_id(repo_id)
     diag_id = stable_id(DIAG, repo, path, source, code, 0, 0, message)
     facts = FileFacts()
     facts.add_node(
         NodeRow(diag_id, DIAG, path, None, 0, 0),
-        {"severity": ERROR, "message": message, "diag_source": source, "code": code},
-        {"details": {"stage": "scan"}},
+        {"severity": severity, "message": message, "diag_source": source, "code": code},
+        {"details": {"stage": stage}},
     )
-    _relation_row(facts, diag_id, None, repo, path, (0, 0), ERROR, message, source, code)
+    _relation_row(facts, diag_id, None, repo, path, (0, 0), severity, message, source, code)
     return facts
 
 

@@ -7,14 +7,16 @@ on 120 stdlib modules, ~3x the time of the three stdlib calls (7.5 s vs 2.2 s fo
 274k edges and 3.3M props). FILE_CONTAINS is derived last, from all the file's nodes.
 
 LibCST parses the text on its own (``cst_extract``), so its rows do not depend on ``ast``; the
-name-binding layer joins its name sites with the symtable (``name_binding``).
+name-binding layer joins its name sites with the symtable (``name_binding``). Data flow
+(``dataflow_extract``) runs on the bytecode layer's CFGs with the symtable, and BYTECODE_ANCHOR
+(``bytecode_anchor``) joins the instructions' spans with the CST nodes'.
 
 A stage that fails adds a DIAG and skips only what depends on it: a decode failure leaves PY_FILE
-(+ PY_MODULE) and the tree-sitter rows of the raw bytes; a LibCST failure skips the CST rows and
-bindings; a parse failure skips symtable, bindings and bytecode (tree-sitter recovers from syntax
-errors: its rows stay, with ERROR and MISSING nodes at the broken spans); a symtable failure skips
-bindings and bytecode (compile runs the same pass); a compile failure (``return`` outside a
-function) keeps AST and symtable rows.
+(+ PY_MODULE) and the tree-sitter rows of the raw bytes; a LibCST failure skips the CST rows,
+bindings and anchors; a parse failure skips symtable, bindings and bytecode (tree-sitter recovers
+from syntax errors: its rows stay, with ERROR and MISSING nodes at the broken spans); a symtable
+failure skips bindings and bytecode (compile runs the same pass); a compile failure (``return``
+outside a function) keeps AST and symtable rows. Data flow and anchors need bytecode.
 
 Warnings are recorded, not printed, through ``warnings.catch_warnings``, which swaps process-global
 state: run files in parallel with processes, not threads.
@@ -28,8 +30,10 @@ import warnings
 from types import CodeType
 
 from graph.extract.ast_extract import extract_ast_tables
+from graph.extract.bytecode_anchor import extract_bytecode_anchors
 from graph.extract.bytecode_extract import extract_bytecode_table
 from graph.extract.cst_extract import extract_cst_tables
+from graph.extract.dataflow_extract import extract_dataflow
 from graph.extract.diagnostics import (
     decode_diagnostic,
     exception_diagnostic,
@@ -94,7 +98,11 @@ def extract_file(
             code = run.compile(tree)
             if code is not None:
                 lines = run.lines
-                facts.extend(extract_bytecode_table(code, path=path, file_id=file_id, lines=lines))
+                bytecode = extract_bytecode_table(code, path=path, file_id=file_id, lines=lines)
+                facts.extend(bytecode.facts)
+                facts.extend(extract_dataflow(bytecode.flows, table, path=path, file_id=file_id))
+                anchored = (*bytecode.facts.nodes, *cst.facts.nodes)
+                facts.extend(extract_bytecode_anchors(anchored, path=path, file_id=file_id))
     facts.extend(run.diagnostics)
     return _with_file_contains(facts, path, file_id)
 

@@ -67,7 +67,12 @@ class _Table:
         return (str(self.table.get_type()), self.table.get_name(), self.table.get_lineno())
 
     def binding_id(self, name: str) -> str:
-        return stable_id(PY_BINDING, self.scope_id, name)
+        return binding_id(self.scope_id, name)
+
+
+def binding_id(scope_id: str, name: str) -> str:
+    """Id of the PY_BINDING of ``name`` (as symtable stores it) in the scope ``scope_id``."""
+    return stable_id(PY_BINDING, scope_id, name)
 
 
 def extract_name_bindings(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from cpg.kinds import EdgeKind, SourceKind
 from relspec.rules.model import (
     ColumnExpr,
+    ColumnLiteral,
     EdgeEmitPayload,
     ExecutionMode,
     HashJoinPayload,
@@ -108,6 +109,51 @@ QNAME_FALLBACK_RULE = RuleDefinition(
 )
 
 
+SCIP_INFERRED_TYPE_RULE = RuleDefinition(
+    name="scip_inferred_type_edges",
+    domain=RuleDomain.CPG,
+    kind=RuleKind.HASH_JOIN,
+    inputs=("rel_def_symbol", "scip_inferred_types"),
+    output="scip_inferred_type_edges",
+    contract_name=RELATION_OUTPUT_CONTRACT,
+    priority=EDGE_EMIT_PRIORITY,
+    execution_mode=ExecutionMode.AUTO,
+    template=None,
+    evidence=None,
+    policy_overrides=PolicyOverrides(confidence_policy="inferred_type"),
+    payload=RulePayload(
+        project_select=("def_id", "type_id"),
+        added_literals=(
+            ColumnLiteral("path", "null"),
+            ColumnLiteral("bstart", "null"),
+            ColumnLiteral("bend", "null"),
+            ColumnLiteral("inference_origin", '"inferred"'),
+            ColumnLiteral("engine", '"scip-python"'),
+        ),
+        edge_emit=EdgeEmitPayload(
+            edge_kind=EdgeKind.INFERRED_TYPE,
+            src_cols=("def_id",),
+            dst_cols=("type_id",),
+            path_cols=(),
+            bstart_cols=(),
+            bend_cols=(),
+            origin=SourceKind.DERIVED,
+            resolution_method="SCIP_INFERRED_RETURN",
+            option_flag="emit_scip_inferred_type_edges",
+        ),
+        hash_join=HashJoinPayload(
+            join_type="inner",
+            left_keys=("symbol",),
+            right_keys=("symbol",),
+            left_output=("def_id",),
+            right_output=("type_id",),
+        ),
+    ),
+)
+"""A function's return type as scip-python (pyright) infers it where no annotation declares it,
+to the function's CST_DEF: its definition aligned with the SCIP symbol that carries the type."""
+
+
 def _scip_alignment(
     name: str,
     left: str,
@@ -153,7 +199,7 @@ RELATION_RULES: tuple[RuleDefinition, ...] = (
         "cst_name_refs__to__scip_occurrences",
         "cst_name_refs",
         "rel_name_symbol",
-        ("name_ref_id", "path", "bstart", "bend"),
+        ("name_ref_id", "path", "bstart", "bend", "expr_ctx"),
         _SPAN,
     ),
     _scip_alignment(
@@ -168,14 +214,14 @@ RELATION_RULES: tuple[RuleDefinition, ...] = (
         "cst_defs",
         "rel_def_symbol",
         ("def_id", "path", "bstart", "bend"),
-        _SPAN,
+        ("name_bstart", "name_bend"),
     ),
     _scip_alignment(
         "cst_callsites__callee_to__scip_occurrences",
         "cst_callsites",
         "rel_callsite_symbol",
         ("call_id", "path", "call_bstart", "call_bend"),
-        ("callee_bstart", "callee_bend"),
+        ("callee_name_bstart", "callee_name_bend"),
     ),
     RuleDefinition(
         name="callsite_qname_candidates__join__dim_qualified_names",
@@ -210,5 +256,6 @@ RELATION_RULES: tuple[RuleDefinition, ...] = (
 CPG_RULES: tuple[RuleDefinition, ...] = (
     *expand_rule_templates(RULE_TEMPLATES),
     QNAME_FALLBACK_RULE,
+    SCIP_INFERRED_TYPE_RULE,
     *RELATION_RULES,
 )

@@ -19,6 +19,9 @@ CONFIDENCE_POLICIES: tuple[ConfidencePolicy, ...] = (
     ),
     ConfidencePolicy("runtime", 1.0, 0.0, "Observed by runtime inspection."),
     ConfidencePolicy("type", 1.0, 0.0, "Written in the source as an annotation."),
+    ConfidencePolicy(
+        "inferred_type", 0.8, 0.0, "Inferred by a type checker (pyright, through scip-python)."
+    ),
 )
 
 AMBIGUITY_POLICIES: tuple[AmbiguityPolicy, ...] = (

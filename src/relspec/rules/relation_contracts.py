@@ -139,12 +139,15 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             *_CALL_SPAN,
             _int("callee_bstart"),
             _int("callee_bend"),
+            _int("callee_name_bstart", nullable=True),
+            _int("callee_name_bend", nullable=True),
             _str("callee_shape"),
             _str("callee_text"),
             _str("callee_dotted", nullable=True),
             _int("arg_count", "int32"),
         ),
-        "Call expressions, with the span of the callee.",
+        "Call expressions, with the span of the callee and of the name it ends in (``m`` of "
+        "``a.b.m``; null for other callee shapes).",
     ),
     _cst(
         "callsite_qname_candidates",
@@ -190,7 +193,8 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
         SourceKind.SCIP,
         _SCIP,
         (_str("path"), *_SPAN, *_SYMBOL),
-        "SCIP occurrences: a symbol at a byte span, with its role bits.",
+        "SCIP occurrences: a symbol (its SCIP_SYMBOL node id) at a byte span, with its role bits.",
+        DerivationStatus.IMPLEMENTED,
     ),
     _extracted(
         "scip_symbol_relationships",
@@ -204,7 +208,18 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _bool("is_type_definition", nullable=True),
             _bool("is_definition", nullable=True),
         ),
-        "SCIP symbol relationships, one row per (symbol, related symbol).",
+        "SCIP symbol relationships, one row per (symbol, related symbol); both are SCIP_SYMBOL "
+        "node ids.",
+        DerivationStatus.IMPLEMENTED,
+    ),
+    _extracted(
+        "scip_inferred_types",
+        SourceKind.SCIP,
+        _SCIP,
+        (_id("symbol", NodeKind.SCIP_SYMBOL), _id("type_id", NodeKind.TYPE)),
+        "Return types scip-python infers for functions without a return annotation (from the "
+        "signature its symbol documentation shows), one row per function symbol.",
+        DerivationStatus.IMPLEMENTED,
     ),
     _extracted(
         "rt_signatures",
@@ -217,6 +232,7 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _str("return_annotation", nullable=True),
         ),
         "Signatures of runtime objects (inspect.signature).",
+        DerivationStatus.IMPLEMENTED,
     ),
     _extracted(
         "rt_signature_params",
@@ -232,6 +248,7 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _int("position", "int32", nullable=True),
         ),
         "Parameters of runtime signatures.",
+        DerivationStatus.IMPLEMENTED,
     ),
     _extracted(
         "rt_members",
@@ -247,10 +264,17 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
             _str("value_qualname", nullable=True),
         ),
         "Members of runtime objects (inspect.getmembers_static).",
+        DerivationStatus.IMPLEMENTED,
     ),
     _derived(
         "rel_name_symbol",
-        (_id("name_ref_id", NodeKind.CST_NAME_REF), _str("path"), *_SPAN, *_SYMBOL),
+        (
+            _id("name_ref_id", NodeKind.CST_NAME_REF),
+            _str("path"),
+            *_SPAN,
+            _str("expr_ctx", nullable=True),
+            *_SYMBOL,
+        ),
         "Name references aligned with the SCIP occurrence inside their span.",
     ),
     _derived(
@@ -274,7 +298,7 @@ RELATION_CONTRACTS: tuple[RelationContract, ...] = (
     _derived(
         "rel_callsite_symbol",
         (_id("call_id", NodeKind.CST_CALLSITE), _str("path"), *_CALL_SPAN, *_SYMBOL),
-        "Call sites aligned with the SCIP occurrence inside their callee's span.",
+        "Call sites aligned with the SCIP occurrence of the name their callee ends in.",
     ),
     _derived(
         "rel_callsite_qname",

@@ -111,6 +111,13 @@ def _role_predicate(bit: int, *, negate: bool = False) -> str:
     return f"invert({test})" if negate else test
 
 
+def _written() -> str:
+    """WriteAccess, or (scip-python 0.6.6 sets no WriteAccess bit) a Definition occurrence at a
+    name LibCST stores to: an assignment, a def, a parameter binds the symbol."""
+    stored = "fill_null(equal(expr_ctx, 'STORE'), False)"
+    return f"or_kleene({_role_predicate(4)}, and_kleene({_role_predicate(1)}, {stored}))"
+
+
 def _symbol_role(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
     select = ("name_ref_id", "symbol", "path", "bstart", "bend", "symbol_roles")
     roles = (
@@ -121,7 +128,7 @@ def _symbol_role(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
             _role_predicate(1, negate=True),
         ),
         ("symbol_role_reads", EdgeKind.PY_READS_SYMBOL, _role_predicate(8)),
-        ("symbol_role_writes", EdgeKind.PY_WRITES_SYMBOL, _role_predicate(4)),
+        ("symbol_role_writes", EdgeKind.PY_WRITES_SYMBOL, _written()),
     )
     return _edge_rules(
         template,
@@ -190,7 +197,6 @@ def _import(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         dst_cols=("symbol",),
         resolution_method="SPAN_EXACT",
         project_select=select,
-        predicate=_role_predicate(2),
         bstart_cols=("bstart", "alias_bstart"),
         bend_cols=("bend", "alias_bend"),
     )
@@ -255,21 +261,22 @@ def _type(template: RuleTemplateSpec) -> tuple[RuleDefinition, ...]:
         project_select=("owner_def_id", "type_expr_id", "path", "bstart", "bend"),
         added_literals=(*_FULL_CONFIDENCE, ColumnLiteral("annotation_origin", '"annotation"')),
     )
-    inferred = _Variant(
+    declared = _Variant(
         name="inferred_type_edges",
         edge_kind=EdgeKind.INFERRED_TYPE,
         src_cols=("owner_def_id",),
         dst_cols=("type_id",),
-        resolution_method="ANNOTATION_INFER",
+        resolution_method="ANNOTATION",
         project_select=("owner_def_id", "type_id"),
+        predicate="is_valid(type_id)",
         added_literals=(
             *_NULL_SPAN,
             *_FULL_CONFIDENCE,
-            ColumnLiteral("inference_origin", '"inferred"'),
+            ColumnLiteral("inference_origin", '"annotation"'),
         ),
     )
     return _edge_rules(template, SourceKind.LIBCST, (annotation,)) + _edge_rules(
-        template, SourceKind.DERIVED, (inferred,)
+        template, SourceKind.DERIVED, (declared,)
     )
 
 

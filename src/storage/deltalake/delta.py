@@ -25,12 +25,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.fs as pa_fs
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
@@ -43,6 +41,11 @@ from storage.native_stderr import held_native_stderr
 from storage.parquet_files import DataFile
 from storage.spec_codec import RegistryDecodeError
 from storage.table_order import SortSpec, sort_table
+
+if TYPE_CHECKING:  # imported where used: a registry read needs neither
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pa_fs
 
 PathLike = Location
 
@@ -467,8 +470,21 @@ def latest_commit_metadata(path: PathLike) -> Mapping[str, Any] | None:
 
 
 def commit_history(path: PathLike) -> list[dict[str, Any]]:
-    """Every commit info of the table at ``path`` (custom metadata included), oldest first."""
+    """Every commit info of the table at ``path`` (custom metadata included), oldest first.
+
+    A local table's entries are read from its log files (``_local_commit_info``): an emptied or
+    garbled entry is a ``DeltaCorruptError`` naming it, not a gap that looks like cleaned-up
+    history; versions before a checkpoint whose files were cleaned up are simply absent.
+    """
     table = _open(path)
+    if not is_uri(path):
+        latest = int(table.version())
+        found = []
+        for version in range(latest + 1):
+            entry = _local_commit_info(Path(path), version)
+            if entry is not None:
+                found.append(dict(entry))
+        return found
     with _storage(path, "read the log of"):
         history: list[dict[str, Any]] = table.history()
     return sorted(history, key=lambda entry: int(entry["version"]))
@@ -482,23 +498,14 @@ def restore_table(table: pa.Table, schema: pa.Schema, sort_key: SortSpec, name: 
     silently. Raises ``RegistryDecodeError`` naming the table and column (and, for a null in a
     non-null column, the first such row of the restored order).
     """
-    expected = set(schema.names)
-    for column in table.schema.names:
-        if column not in expected:
-            raise RegistryDecodeError(name, column, "unexpected column")
+    check_restorable(table.schema, schema, name)
     arrays = []
     for field in schema:
-        index = table.schema.get_field_index(field.name)
-        if index < 0:
-            raise RegistryDecodeError(name, field.name, "column is missing")
-        actual = table.schema.field(index).type
-        if not _restorable(actual, field.type):
-            msg = f"has type {actual}, expected {field.type}"
-            raise RegistryDecodeError(name, field.name, msg)
+        column = table.column(field.name)
         try:
-            arrays.append(table.column(index).cast(field.type))
+            arrays.append(column.cast(field.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-            msg = f"has type {actual}, cannot be restored to {field.type} ({exc})"
+            msg = f"has type {column.type}, cannot be restored to {field.type} ({exc})"
             raise RegistryDecodeError(name, field.name, msg) from None
     restored = pa.Table.from_arrays(arrays, schema=schema)
     restored = sort_table(restored, sort_key)
@@ -547,6 +554,8 @@ def _native_files(path: PathLike) -> pa_fs.FileSystem | None:
     """
     if is_uri(path):
         return None
+    import pyarrow.fs as pa_fs
+
     return pa_fs.SubTreeFileSystem(str(Path(path).resolve()), pa_fs.LocalFileSystem())
 
 
@@ -560,6 +569,37 @@ def read_delta_columns(
         dataset = table.to_pyarrow_dataset(filesystem=_native_files(path))
         result: pa.Table = dataset.to_table(columns=list(columns), filter=where)
         return result
+
+
+def open_dataset(path: PathLike) -> ds.Dataset:
+    """The latest version of the table at ``path`` as a pyarrow dataset, read lazily.
+
+    Each data file is a fragment whose guarantee holds the min/max statistics Delta recorded
+    for it, so a filter on a column skips whole files; inside a file, Parquet's row-group
+    statistics skip row groups (for columns stored as plain values: pyarrow does not prune by
+    the statistics of a column it reads as a dictionary).
+    """
+    table = _open(path)
+    with _storage(path, "open"):
+        dataset: ds.Dataset = table.to_pyarrow_dataset(filesystem=_native_files(path))
+    return dataset
+
+
+def check_restorable(actual: pa.Schema, expected: pa.Schema, name: str) -> None:
+    """Raise ``RegistryDecodeError`` naming table ``name`` and the column unless every column
+    of ``actual`` is in ``expected`` and every column of ``expected`` is in ``actual`` with a type
+    it can be restored from (what a Delta round trip changes, as in ``restore_table``)."""
+    expected_names = set(expected.names)
+    for column in actual.names:
+        if column not in expected_names:
+            raise RegistryDecodeError(name, column, "unexpected column")
+    for field in expected:
+        index = actual.get_field_index(field.name)
+        if index < 0:
+            raise RegistryDecodeError(name, field.name, "column is missing")
+        if not _restorable(actual.field(index).type, field.type):
+            msg = f"has type {actual.field(index).type}, expected {field.type}"
+            raise RegistryDecodeError(name, field.name, msg)
 
 
 def read_table_delta(

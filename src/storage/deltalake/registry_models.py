@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -55,14 +56,25 @@ class RegistryExport:
         return tuple(table for table in self.tables if table.changed)
 
 
+_FINGERPRINTS: dict[int, str] = {}
+"""Fingerprints of live tables by ``id`` (tables are immutable; an entry leaves with its table):
+a table read and verified is not hashed again to name it in a generated file's header."""
+
+
 def table_fingerprint(table: pa.Table) -> str:
     """A content hash of a table: schema (with metadata) and rows in order."""
+    known = _FINGERPRINTS.get(id(table))
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     digest.update(table.schema.to_string(show_schema_metadata=True).encode())
     for row in table.to_pylist():
         digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
         digest.update(b"\n")
-    return digest.hexdigest()
+    fingerprint = digest.hexdigest()
+    _FINGERPRINTS[id(table)] = fingerprint
+    weakref.finalize(table, _FINGERPRINTS.pop, id(table), None)
+    return fingerprint
 
 
 def combined_fingerprint(fingerprints: Iterable[tuple[str, str]]) -> str:
