@@ -3,7 +3,7 @@
 Runs the worker's steps in this process, batch by batch, and times each: the three stdlib
 passes' floor (``ast.parse`` alone, for scale), extraction (``extract_file``, cycle collector
 paused as in a worker), Arrow tables (``plain_tables``), dedupe and canonical sort
-(``dataset_table``), contract checks (``validate_tables``) and the Delta writes the parent does.
+(``dataset_table``), contract checks (``validate_tables``) and the Parquet writes of a segment.
 
     python bench/graph_phases.py [--files 120] [--batch 32] [--seed 1]
 """
@@ -32,11 +32,12 @@ from graph.facts_tables import (  # noqa: E402
     DATASETS,
     PlainTables,
     dataset_table,
+    plain_schema,
     plain_tables,
     props_sorted,
 )
 from graph.row_validation import RowValidator  # noqa: E402
-from storage.deltalake.delta import DeltaAppender, write_table_delta  # noqa: E402
+from storage.parquet_files import write_data_file  # noqa: E402
 
 LIB = Path(os.__file__).parent
 
@@ -65,7 +66,6 @@ def main() -> None:
             ast.parse(data)
     seconds["ast.parse"] = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="cpg-graph-phases-") as out:
-        appenders: dict[str, DeltaAppender] = {}
         for first in range(0, len(files), args.batch):
             mark = time.perf_counter()
             gc.disable()
@@ -88,11 +88,9 @@ def main() -> None:
             mark = time.perf_counter()
             for name, table in tables.items():
                 rows[name] += table.num_rows
-                if name in appenders:
-                    appenders[name].append(table)
-                else:
-                    write_table_delta(Path(out) / name, table)
-                    appenders[name] = DeltaAppender(Path(out) / name)
+                folder = Path(out) / contracts[name].name
+                schema = plain_schema(table.schema).remove_metadata()
+                write_data_file(folder, f"batch-{first}.parquet", schema, [table])
             seconds["write"] += time.perf_counter() - mark
     print(f"{len(files)} stdlib files, batches of {args.batch}; rows: {rows}")
     print("| " + " | ".join(seconds) + " |")

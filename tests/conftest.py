@@ -65,8 +65,9 @@ BROKEN_FILE = "_broken.py"
 
 @pytest.fixture(scope="session")
 def click_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The output of ``python -m graph build`` (a subprocess, as a user runs it) on a copy of
-    click 8.1.7 plus one file with a syntax error; built once per session, do not modify."""
+    """The output of ``python -m graph build`` (a subprocess, as a user runs it, SCIP layer
+    included) on a copy of click 8.1.7 plus one file with a syntax error; built once per
+    session, do not modify."""
     from tests.integration.test_click_build import click_folder
     from tests.integration.test_graph_build import run_cli
 

@@ -12,11 +12,17 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from graph.executors import EXECUTORS, PROCESS, RAY, ExecutorChoice
 from graph.extract.runtime_inspect import DEFAULT_MODULE_TIMEOUT, RuntimeLimits
 from graph.extract.runtime_inspect import DEFAULT_TIMEOUT as DEFAULT_RUNTIME_TIMEOUT
 from graph.extract.scip_run import DEFAULT_HEAP_MIB, DEFAULT_TIMEOUT, ScipLimits
 from graph.file_read import DEFAULT_MAX_FILE_BYTES
-from graph.product_build import DEFAULT_BATCH_TIMEOUT, WorkLimits, build_graph_product
+from graph.product_build import (
+    DEFAULT_BATCH_TIMEOUT,
+    BuildResult,
+    WorkLimits,
+    build_graph_product,
+)
 from graph.progress import ProgressBar
 from graph.repo_layers import RepoLayerOptions
 from storage.deltalake.delta import one_line
@@ -91,6 +97,26 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     build.add_argument(
+        "--full",
+        action="store_true",
+        help="extract every file, even when the previous build in DIR could keep the rows of "
+        "unchanged ones",
+    )
+    build.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=PROCESS,
+        help="where files are extracted: worker processes on this machine (default), or Ray "
+        "tasks (needs the ray extra)",
+    )
+    build.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        default=None,
+        help="the Ray cluster to run on (default: RAY_ADDRESS, else a local cluster); every "
+        "node must see REPO and DIR at the same paths",
+    )
+    build.add_argument(
         "--no-scip",
         action="store_true",
         help="skip the SCIP layer (scip-python: resolved symbols and calls, PY_*_SYMBOL edges)",
@@ -139,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker_memory_bytes=None if args.worker_memory is None else args.worker_memory << 20,
         batch_timeout=args.batch_timeout or None,
     )
+    if args.ray_address is not None and args.executor != RAY:
+        print("error: --ray-address needs --executor ray", file=sys.stderr)
+        return 2
     layers = RepoLayerOptions(
         scip=not args.no_scip,
         scip_limits=ScipLimits(args.scip_timeout or None, args.scip_heap),
@@ -153,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             exclude=frozenset(args.exclude),
             source_roots=args.source_root,
             limits=limits,
+            full=args.full,
+            executor=ExecutorChoice(args.executor, args.workers, args.ray_address),
             layers=layers,
             on_start=None if args.quiet else lambda total: bar.append(ProgressBar(total)),
             on_file=None if args.quiet else lambda done: bar[0].advance(done),
@@ -178,6 +209,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         for line in (*result.layers, *result.rules):
             print(line)
+        print(_mode(result))
+        phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in result.phases.items())
+        written, kept = result.data_files
+        print(
+            f"seconds: {phases}; data files: {written} written, {kept} after compaction; "
+            f"peak {result.peak_bytes >> 20} MiB"
+        )
     if args.strict and result.violations:
         print(
             f"error: {result.violations} rows break their contracts "
@@ -186,6 +224,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _mode(result: BuildResult) -> str:
+    """One line: a full build and why, or what an incremental build extracted and dropped."""
+    if result.full_reason is not None:
+        return f"full build: {result.full_reason}"
+    kept = result.files - result.extracted
+    return (
+        f"incremental build: {result.extracted} files extracted, {result.removed} removed, "
+        f"{kept} kept"
+    )
 
 
 def _close(bar: list[ProgressBar]) -> None:

@@ -41,6 +41,9 @@ class BuildRecord:
     reason: str | None = None
     files: int | None = None
     rows: Mapping[str, int] = field(default_factory=dict)
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    """What every file's rows depend on (``graph.incremental.BuildInputs``): a next build with
+    the same inputs keeps the rows of unchanged files."""
 
 
 def mark_running(out: Path, repo: Path) -> BuildRecord:
@@ -50,9 +53,18 @@ def mark_running(out: Path, repo: Path) -> BuildRecord:
     return record
 
 
-def mark_complete(out: Path, started: BuildRecord, files: int, rows: Mapping[str, int]) -> None:
+def mark_complete(
+    out: Path,
+    started: BuildRecord,
+    files: int,
+    rows: Mapping[str, int],
+    inputs: Mapping[str, str] | None = None,
+) -> None:
     """Record that the build ``started`` wrote everything."""
-    _write(out, replace(started, status=COMPLETE, finished_at=_now(), files=files, rows=rows))
+    done = replace(
+        started, status=COMPLETE, finished_at=_now(), files=files, rows=rows, inputs=inputs or {}
+    )
+    _write(out, done)
 
 
 def mark_failed(out: Path, started: BuildRecord, reason: str) -> None:

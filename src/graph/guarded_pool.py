@@ -71,6 +71,99 @@ class _Batch(Generic[Item, Outcome]):
     future: ProcessFuture[Outcome]
 
 
+class WorkerFailedError(RuntimeError):
+    """A task that cannot be split into items failed with its worker (see ``GuardedPool.run``)."""
+
+
+class GuardedPool:
+    """``limits.workers`` spawned processes (each runs ``initializer(*initargs)`` first), kept for
+    several rounds of tasks; see the module docstring for what guards them.
+
+    Use as a context manager: leaving it normally waits for the workers, leaving it by an error
+    (or an interrupt) drops the queued work first.
+    """
+
+    def __init__(
+        self, limits: PoolLimits, initializer: Callable[..., None], initargs: tuple[object, ...]
+    ) -> None:
+        context = multiprocessing.get_context("spawn")  # deltalake's runtime does not survive fork
+        guard = (os.getpid(), limits.memory_bytes, initializer, initargs)
+        self.limits = limits
+        self._pool = ProcessPool(
+            limits.workers, initializer=_start_worker, initargs=guard, context=context
+        )
+
+    def __enter__(self) -> GuardedPool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self._pool.close()  # type: ignore[no-untyped-call]
+        else:
+            self._pool.stop()  # type: ignore[no-untyped-call]
+        self._pool.join()
+
+    def run_batches(
+        self,
+        task: Callable[[Sequence[Item]], Outcome],
+        batches: Sequence[Sequence[Item]],
+        on_failure: Callable[[Item, WorkFailure], Outcome],
+    ) -> Iterator[Outcome]:
+        """``task(batch)`` for every batch, in order; a batch whose worker failed is retried item
+        by item, and an item that fails alone goes to ``on_failure``."""
+        limits = self.limits
+
+        def submit(items: Sequence[Item]) -> _Batch[Item, Outcome]:
+            future = self._pool.schedule(_busy_with, (task, items), timeout=limits.timeout)
+            return _Batch(items, future)
+
+        def settle(batch: _Batch[Item, Outcome]) -> Iterator[Outcome]:
+            try:
+                yield batch.future.result()
+                return
+            except (ProcessExpired, TimeoutError) as exc:
+                failure = _failure(exc, limits)
+            if len(batch.items) == 1:
+                yield on_failure(batch.items[0], failure)
+                return
+            for item in batch.items:  # find the item at fault; the others still get done
+                yield from settle(submit([item]))
+
+        window = 2 * limits.workers  # batches in flight: bounds memory when the caller is slower
+        pending: deque[_Batch[Item, Outcome]] = deque()
+        try:
+            for items in batches:
+                pending.append(submit(items))
+                if len(pending) >= window:
+                    yield from settle(pending.popleft())
+            while pending:
+                yield from settle(pending.popleft())
+        finally:
+            for batch in pending:  # the caller stopped early: drop what it will not take
+                batch.future.cancel()  # type: ignore[no-untyped-call]
+
+    def run(self, task: Callable[[Item], Outcome], items: Sequence[Item]) -> Iterator[Outcome]:
+        """Start ``task(item)`` for every item now; the returned iterator gives the outcomes in
+        order. A failed worker is a ``WorkerFailedError`` (there is nothing smaller to retry)."""
+        limits = self.limits
+        futures = [
+            self._pool.schedule(_busy_with, (task, item), timeout=limits.timeout) for item in items
+        ]
+
+        def outcomes() -> Iterator[Outcome]:
+            try:
+                for future in futures:
+                    try:
+                        yield future.result()
+                    except (ProcessExpired, TimeoutError) as exc:
+                        raise WorkerFailedError(_failure(exc, limits).message) from exc
+            finally:
+                for future in futures:
+                    future.cancel()  # type: ignore[no-untyped-call]
+
+        return outcomes()
+
+
 def run_batches(
     task: Callable[[Sequence[Item]], Outcome],
     batches: Sequence[Sequence[Item]],
@@ -80,43 +173,9 @@ def run_batches(
     initargs: tuple[object, ...],
     on_failure: Callable[[Item, WorkFailure], Outcome],
 ) -> Iterator[Outcome]:
-    """``task(batch)`` for every batch, in order, in ``limits.workers`` spawned processes
-    (each runs ``initializer(*initargs)`` first); see the module docstring for failures."""
-    context = multiprocessing.get_context("spawn")  # deltalake's runtime does not survive fork
-    guard = (os.getpid(), limits.memory_bytes, initializer, initargs)
-    pool = ProcessPool(limits.workers, initializer=_start_worker, initargs=guard, context=context)
-
-    def submit(items: Sequence[Item]) -> _Batch[Item, Outcome]:
-        return _Batch(items, pool.schedule(_busy_with, (task, items), timeout=limits.timeout))
-
-    def settle(batch: _Batch[Item, Outcome]) -> Iterator[Outcome]:
-        try:
-            yield batch.future.result()
-            return
-        except (ProcessExpired, TimeoutError) as exc:
-            failure = _failure(exc, limits)
-        if len(batch.items) == 1:
-            yield on_failure(batch.items[0], failure)
-            return
-        for item in batch.items:  # find the item at fault; the others still get done
-            yield from settle(submit([item]))
-
-    window = 2 * limits.workers  # batches in flight: bounds memory when writing is slower
-    try:
-        pending: deque[_Batch[Item, Outcome]] = deque()
-        for items in batches:
-            pending.append(submit(items))
-            if len(pending) >= window:
-                yield from settle(pending.popleft())
-        while pending:
-            yield from settle(pending.popleft())
-    except BaseException:  # an error, or the caller stopped early: drop the queued work
-        pool.stop()  # type: ignore[no-untyped-call]
-        raise
-    else:
-        pool.close()  # type: ignore[no-untyped-call]
-    finally:
-        pool.join()
+    """``GuardedPool.run_batches`` in a pool of its own, for one round of batches."""
+    with GuardedPool(limits, initializer, initargs) as pool:
+        yield from pool.run_batches(task, batches, on_failure)
 
 
 def _failure(exc: ProcessExpired | TimeoutError, limits: PoolLimits) -> WorkFailure:

@@ -11,6 +11,7 @@ of the graph is built as usual.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,6 +157,23 @@ class RepoLayers:
             message=failure.message,
             severity=WARNING,
         )
+
+
+def layer_signature(options: RepoLayerOptions) -> str:
+    """Which layers run, and for SCIP the hash of the lock file pinning scip-python: what the
+    layers' rows depend on beyond the repository's files (an incremental build reruns the layers
+    when it changes)."""
+    names = []
+    if options.scip:
+        lock = (options.tools or tools_dir()) / "package-lock.json"
+        try:
+            pinned = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
+        except OSError:
+            pinned = "unpinned"
+        names.append(f"scip@{pinned}")
+    if options.runtime:
+        names.append("runtime")
+    return "+".join(names) or "none"
 
 
 def runtime_modules(

@@ -12,7 +12,9 @@ this process passes ``fault_point(point)``, it performs ``action``:
 Points: ``delta.before_commit``, ``outputs.write_file``, ``outputs.before_swap``,
 ``generate.before_export``, ``generate.after_export`` (the generator and the registry export);
 ``graph.extract`` (a file is about to be read, in the process that extracts it), ``graph.write``
-(the build's parent is about to write a batch; path: the output directory), ``graph.after_batch``.
+(the build's parent is about to take a written batch; path: the output directory),
+``graph.after_batch``, ``graph.commit`` (a table is about to be committed; path: the output
+directory).
 Unset (always, outside tests), ``fault_point`` is one environment lookup.
 """
 

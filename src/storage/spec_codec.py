@@ -255,7 +255,8 @@ def decode_table(cls: type[T], table: pa.Table, spec_kind: str) -> tuple[T, ...]
     check_schema(table, expected, spec_kind)
     hints = _hints(cls)
     coercers: Sequence[tuple[str, Callable[[object, _Cell], Any]]] = [
-        (field.name, _coercer(hints[field.name])) for field in dataclasses.fields(cls)  # type: ignore[arg-type]
+        (field.name, _coercer(hints[field.name]))
+        for field in dataclasses.fields(cls)  # type: ignore[arg-type]
     ]
     columns = {name: table.column(name).to_pylist() for name, _ in coercers}
     return tuple(

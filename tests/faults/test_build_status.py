@@ -17,6 +17,7 @@ from graph.build_status import (
     read_record,
     require_complete,
 )
+from storage.deltalake.delta import data_files
 from tests.faults.support import make_repo, rows_of, run_build
 
 FILES = {f"m{n}.py": f"def f{n}():\n    return {n}\n" for n in range(8)}
@@ -25,18 +26,26 @@ FILES = {f"m{n}.py": f"def f{n}():\n    return {n}\n" for n in range(8)}
 def test_a_build_failing_mid_write_exits_2_with_one_line_and_is_marked_failed(
     tmp_path: Path,
 ) -> None:
+    """The tables keep the previous build until every file is written: a failed build commits
+    nothing (its record says so), and the next one deletes the files it left."""
     repo = make_repo(tmp_path, FILES)
     out = tmp_path / "out"
-    proc = run_build(repo, out, "--workers", "0", "-q", fault="graph.write@2=ENOSPC")
+    assert run_build(repo, out, "--workers", "0", "-q").returncode == 0
+    before = rows_of(out, "cpg_nodes_v1")
+    proc = run_build(repo, out, "--workers", "0", "-q", "--full", fault="graph.write@2=ENOSPC")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines() == [f"error: {out}: No space left on device"]
     assert proc.stdout == ""
-    assert rows_of(out, "cpg_nodes_v1")  # the first batch was written ...
+    assert rows_of(out, "cpg_nodes_v1") == before  # the previous build, whole ...
     record = read_record(out)
-    assert record is not None and record.status == "failed"  # ... and is marked as partial
+    assert record is not None and record.status == "failed"  # ... and marked as not this one
     assert record.reason == f"OSError: [Errno 28] No space left on device: '{out}'"
     with pytest.raises(IncompleteBuildError, match="failed: OSError"):
         require_complete(out)
+    assert run_build(repo, out, "--workers", "0", "-q").returncode == 0
+    assert rows_of(out, "cpg_nodes_v1") == before
+    on_disk = {p.name for p in (out / "cpg_nodes_v1").glob("*.parquet")}
+    assert on_disk == set(data_files(out / "cpg_nodes_v1"))  # the stopped build's files are gone
 
 
 def test_debug_shows_the_traceback_and_still_exits_2(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from graph.build_status import IncompleteBuildError, read_record, require_complete
+from storage.deltalake.delta import data_files
 from tests.faults.support import (
     ROOT,
     build_command,
@@ -76,8 +77,8 @@ def test_workers_end_within_seconds_of_the_parents_kill_and_the_output_says_inco
         psutil.Process(pid).kill()
     assert survivors == [], "processes of the killed build still running 5 s later"
 
-    written = rows_of(out, "cpg_nodes_v1")
-    assert 0 < len({row["path"] for row in written}) < len(FILES) + 1  # partial: PY_REPO + some
+    assert not (out / "cpg_nodes_v1" / "_delta_log").exists()  # nothing committed ...
+    assert list((out / "cpg_nodes_v1").glob("*.parquet"))  # ... though batches were written
     record = read_record(out)
     assert record is not None and record.status == "running"
     with pytest.raises(IncompleteBuildError, match="has not completed") as caught:
@@ -91,6 +92,8 @@ def test_workers_end_within_seconds_of_the_parents_kill_and_the_output_says_inco
     assert done.status == "complete"
     assert done.files == len(FILES)
     assert done.rows["cpg_nodes_v1"] == len(rows_of(out, "cpg_nodes_v1"))
+    on_disk = {p.name for p in (out / "cpg_nodes_v1").glob("*.parquet")}
+    assert on_disk == set(data_files(out / "cpg_nodes_v1"))  # the stopped build's files are gone
 
 
 def test_the_repository_level_layers_end_with_the_killed_build(tmp_path: Path) -> None:

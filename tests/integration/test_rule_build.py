@@ -135,6 +135,80 @@ def test_a_rule_added_to_the_specs_changes_the_built_edges(tmp_path: Path) -> No
         )
 
 
+def test_the_endpoint_index_holds_the_nodes_rule_edges_may_join(tmp_path: Path) -> None:
+    """``_relations/_endpoint_nodes`` is the nodes of the kinds the run rules' edge contracts
+    allow as endpoints, row for row, and every rule edge's endpoints are in it."""
+    repo = make_repo(tmp_path, FILES)
+    out = tmp_path / "out"
+    build(repo, out)
+    specs = canonical_spec_set()
+    emitted = {str(r.payload.edge_emit.edge_kind) for r in specs.rules if r.payload.edge_emit}
+    rows = read_rows(out)
+    built = {str(row["edge_kind"]) for row in rows[EDGES] if row["rule_name"]}
+    assert built and built <= emitted
+    allowed = {
+        kind
+        for contract in specs.edge_contracts
+        if str(contract.kind) in built
+        for kind in (*contract.src_kinds, *contract.dst_kinds)
+    }
+    index = read_raw_delta(out / "_relations" / "_endpoint_nodes").to_pylist()
+    wanted = [
+        {"node_id": n["node_id"], "node_kind": n["node_kind"], "file_id": n["file_id"]}
+        for n in rows[NODES]
+        if n["node_kind"] in allowed
+    ]
+    kinds = {row["node_kind"] for row in index}
+    assert {"PY_FILE", "DIAG"} <= kinds and len(index) < len(rows[NODES])
+    # the index may hold kinds of rules that ran without edges; the built ones are all there
+    in_index = [row for row in index if row["node_kind"] in allowed]
+    key = lambda row: str(row["node_id"])  # noqa: E731
+    assert sorted(in_index, key=key) == sorted(wanted, key=key)
+    ids = {row["node_id"] for row in index}
+    for edge in rows[EDGES]:
+        if edge["rule_name"]:
+            assert {edge["src_node_id"], edge["dst_node_id"]} <= ids
+
+
+def test_a_rule_edge_joining_a_kind_outside_the_index_is_named_by_its_kind(
+    tmp_path: Path,
+) -> None:
+    """Specs saying HAS_DIAGNOSTIC joins PY_FILE to PY_FILE and ``diagnostics_norm.diag_id``
+    holds PY_FILE ids, while the extractor still writes DIAG ids there (an extractor bug, as the
+    rule engine sees it): DIAG nodes are not in the endpoint index, and the rule's edges still
+    get ENDPOINT_KIND_NOT_ALLOWED naming the DIAG, not a dangling endpoint (the build looks the
+    ids the index lacks up among all nodes)."""
+    repo = make_repo(tmp_path, FILES)
+    specs = canonical_spec_set()
+    contracts = tuple(
+        replace(c, dst_kinds=("PY_FILE",)) if c.kind == "HAS_DIAGNOSTIC" else c
+        for c in specs.edge_contracts
+    )
+    relations = tuple(
+        replace(
+            r,
+            columns=tuple(
+                replace(c, node_kind="PY_FILE") if c.name == "diag_id" else c for c in r.columns
+            ),
+        )
+        if r.name == "diagnostics_norm"
+        else r
+        for r in specs.relation_contracts
+    )
+    out = tmp_path / "out"
+    narrowed = replace(specs, edge_contracts=contracts, relation_contracts=relations)
+    result = build(repo, out, specs=narrowed)
+    index = read_raw_delta(out / "_relations" / "_endpoint_nodes").to_pylist()
+    assert "DIAG" not in {row["node_kind"] for row in index}
+    violations = read_raw_delta(out / "cpg_build_violations").to_pylist()
+    rules = {(v["rule"], v["kind"]) for v in violations}
+    assert ("ENDPOINT_KIND_NOT_ALLOWED", "HAS_DIAGNOSTIC") in rules
+    assert ("DANGLING_ENDPOINT", "HAS_DIAGNOSTIC") not in rules
+    details = [v["detail"] for v in violations if v["rule"] == "ENDPOINT_KIND_NOT_ALLOWED"]
+    assert details and all(" is a DIAG, not one of PY_FILE" in d for d in details)
+    assert result.violations == len(violations)
+
+
 def test_a_forged_hostile_rule_in_the_registry_never_runs(tmp_path: Path) -> None:
     """A hostile predicate forged into a registry (its fingerprint recomputed, so the table
     verifies) is refused by the spec checks with exit 2 naming the rule when the registry is

@@ -375,7 +375,7 @@ def make_repo(parent: Path) -> Path:
 def test_a_build_records_violations_and_keeps_the_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("graph.product_build.extract_file", breaking(extract_file))
+    monkeypatch.setattr("graph.build_worker.extract_file", breaking(extract_file))
     out = tmp_path / "out"
     result = build_graph_product(
         make_repo(tmp_path), out, workers=0, layers=RepoLayerOptions(scip=False)
@@ -399,7 +399,7 @@ def test_a_build_records_violations_and_keeps_the_rows(
 
 DRIVER = """\
 import runpy, sys
-import graph.product_build as build
+import graph.build_worker as build
 from graph.extract.file_facts import extract_file
 from tests.unit.test_row_validation import breaking
 build.extract_file = breaking(extract_file)
@@ -414,7 +414,7 @@ def test_cli_strict_exits_1_on_a_violation(tmp_path: Path, strict: bool) -> None
     out = tmp_path / "out"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
-    args = ["build", str(make_repo(tmp_path)), "--out", str(out), "--workers", "0"]
+    args = ["build", str(make_repo(tmp_path)), "--out", str(out), "--workers", "0", "--no-scip"]
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, *args, *(["--strict"] if strict else [])],
         capture_output=True,

@@ -2,19 +2,19 @@
 
 Before extraction: decode and check the rules of the registry the build exported, and schedule
 those its implemented relations make runnable (``relation_schemas`` go to the workers, which
-shape each batch's relation rows). During: ``collect`` each batch's relation tables (in memory:
-Arrow keeps them compact, and the rules need every file's rows at once, e.g. qualified names
-defined in one file and called in another). After: ``finish`` runs the rules, validates their
-edges and props against the contracts like every other row (endpoint kinds come from the nodes
-already written), appends them to the datasets and writes the losers to ``cpg_rule_losers``.
+shape each batch's relation rows and store them with its segment). After: ``run`` runs the rules
+over every file's relation rows at once (they need them all, e.g. qualified names defined in one
+file and called in another) and validates their edges and props against the contracts like
+every other row (endpoint kinds come from the build's nodes of the kinds rule edges may join:
+the endpoint index, ``endpoint_kinds``); the build writes them, and the
+losers (``cpg_rule_losers``), as its rules segment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,21 +26,20 @@ from graph.own_tables import LOSERS_TABLE, ContractViolation
 from graph.row_validation import RowValidator
 from graph.rules.catalog import rule_catalog
 from graph.rules.engine import run_rules
-from storage.deltalake.delta import read_delta_columns, write_table_delta
+
+NodeKinds = Callable[[pa.Array], Mapping[str, str]]
+"""Node id -> kind for the given node ids, read from the build's nodes."""
 
 
 @dataclass(frozen=True)
 class RuleStageResult:
-    """What the rules added: violations of their rows and the summary lines of the build."""
+    """What the rules made: edges and props (by dataset role) shaped by the datasets' contracts,
+    the losers, the violations of their rows and the summary lines of the build."""
 
+    tables: Mapping[str, pa.Table]
+    losers: pa.Table
     violations: list[ContractViolation]
     summary: tuple[str, ...]
-
-
-class DatasetSink(Protocol):
-    """What ``finish`` needs of the build's dataset writer."""
-
-    def write_table(self, name: str, table: pa.Table) -> None: ...
 
 
 class RuleStage:
@@ -52,52 +51,40 @@ class RuleStage:
         extracted = self.catalog.extracted()
         self.schedule = self.catalog.schedule(extracted)
         self.relation_schemas = {name: self.catalog.relation_schema(name) for name in extracted}
-        self._parts: dict[str, list[pa.Table]] = {name: [] for name in extracted}
 
-    def collect(self, relations: Mapping[str, pa.Table]) -> None:
-        """Keep one batch's relation tables."""
-        for name, table in relations.items():
-            self._parts[name].append(table)
+    def endpoint_kinds(self, registry: ContractRegistry) -> frozenset[str]:
+        """The node kinds the edges of the scheduled rules may join (their contracts')."""
+        kinds: set[str] = set()
+        for planned in self.schedule.order:
+            emit = planned.rule.payload.edge_emit
+            if emit is not None:
+                contract = registry.edge_contract(emit.edge_kind)
+                kinds.update(contract.src_kinds, contract.dst_kinds)
+        return frozenset(kinds)
 
-    def finish(
-        self, output_dir: Path, registry: ContractRegistry, writer: DatasetSink
+    def run(
+        self,
+        relations: Mapping[str, pa.Table],
+        registry: ContractRegistry,
+        node_kinds: NodeKinds,
     ) -> RuleStageResult:
-        """Run the rules, check and append their rows; write the losers."""
-        relations = {
-            name: pa.concat_tables(parts) if parts else self.relation_schemas[name].empty_table()
-            for name, parts in self._parts.items()
-        }
-        self._parts.clear()
+        """Run the rules over ``relations`` (every file's rows, by name) and check their rows."""
         run = run_rules(self.catalog, relations, self.datasets, self.schedule)
         edges = dataset_table(run.edges, self.datasets[EDGES])
         props = dataset_table(run.props, self.datasets[PROPS])
         empty = {name: self.datasets[name].schema.empty_table() for name in (NODES, PROPS_JSON)}
         tables = PlainTables(empty[NODES], edges, props, empty[PROPS_JSON])
-        known = _endpoint_kinds(output_dir / self.datasets[NODES].name, edges)
+        known = dict(node_kinds(_endpoints(edges))) if edges.num_rows else {}
         violations = RowValidator(registry, self.datasets).validate_tables(tables, known)
-        writer.write_table(EDGES, edges)
-        writer.write_table(PROPS, props)
-        write_table_delta(output_dir / LOSERS_TABLE, run.losers)
         per_rule = ", ".join(f"{name} {count}" for name, count in sorted(run.edges_by_rule.items()))
         summary = (
             f"rules: {self.schedule.summary()}",
             f"rule edges: {per_rule or 'none'}; {run.losers.num_rows} lost ({LOSERS_TABLE})",
         )
-        return RuleStageResult(violations, summary)
+        return RuleStageResult({EDGES: edges, PROPS: props}, run.losers, violations, summary)
 
 
-def _endpoint_kinds(nodes: Path, edges: pa.Table) -> dict[str, str]:
-    """Node id -> kind for the rule edges' endpoints, read from the nodes written so far."""
-    if not edges.num_rows:
-        return {}
-    ids = pc.unique(
-        pa.chunked_array([*edges.column("src_node_id").chunks, *edges.column("dst_node_id").chunks])
-    )
-    found = read_delta_columns(nodes, ("node_id", "node_kind"), pc.field("node_id").isin(ids))
-    return dict(
-        zip(
-            found.column("node_id").to_pylist(),
-            found.column("node_kind").cast(pa.string()).to_pylist(),
-            strict=True,
-        )
-    )
+def _endpoints(edges: pa.Table) -> pa.Array:
+    """The distinct node ids the edges join."""
+    ids = [*edges.column("src_node_id").chunks, *edges.column("dst_node_id").chunks]
+    return pc.unique(pa.chunked_array(ids, pa.string()))

@@ -1,0 +1,140 @@
+"""The build's tasks as Ray tasks: on an existing cluster (``address``, or ``RAY_ADDRESS``) or a
+local one started for the build (``pip install -e '.[ray]'``).
+
+Tasks are the very functions the process pool runs (``graph.build_worker``): they write Parquet
+into the output folder, which every node must reach at the same path (a shared file system),
+and return what the driver commits; deltalake runs on the driver alone. A worker process is set
+up once per build (``executors.SetUpExecutor``: the setup travels with each task, and a
+worker keeps the one it was last given).
+
+Failures map onto the executor contract: a task whose worker died (``WorkerCrashedError``,
+Ray's ``OutOfMemoryError``) or that passed ``timeout`` is retried file by file, and a file that
+fails alone gets a DIAG; an exception raised by the task itself fails the build with that
+exception. Ray retries nothing on its own (``max_retries=0``): the split does it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from graph.guarded_pool import PoolLimits, WorkFailure
+
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
+
+ADDRESS_ENV = "RAY_ADDRESS"
+
+
+class RayUnavailableError(RuntimeError):
+    """``--executor ray`` without the ``ray`` extra installed."""
+
+
+def _run_task(task: Callable[[Any], Any], argument: Any) -> Any:
+    return task(argument)
+
+
+class RayExecutor:
+    """Runs tasks on a Ray cluster, at most ``window`` at a time."""
+
+    def __init__(self, ray: Any, limits: PoolLimits | None) -> None:
+        self._ray = ray
+        self._timeout = None if limits is None else limits.timeout
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self._window = 2 * max(cpus, 1)
+        self._remote = ray.remote(max_retries=0)(_run_task)
+
+    def _submit(self, task: Callable[[Any], Any], argument: Any) -> Any:
+        return self._remote.remote(task, argument)
+
+    def _result(self, ref: Any) -> tuple[Any, WorkFailure | None]:
+        """The task's outcome, or why its worker failed; a task's own exception is raised."""
+        exceptions = self._ray.exceptions
+        try:
+            return self._ray.get(ref, timeout=self._timeout), None
+        except exceptions.GetTimeoutError:
+            self._ray.cancel(ref, force=True)
+            return None, WorkFailure("worker-timeout", f"not done within {self._timeout:g} s")
+        except exceptions.OutOfMemoryError as exc:
+            return None, WorkFailure("worker-memory-limit", _first_line(exc))
+        except (exceptions.WorkerCrashedError, exceptions.TaskCancelledError) as exc:
+            return None, WorkFailure("worker-died", _first_line(exc))
+        except exceptions.RayTaskError as exc:
+            raise exc.as_instanceof_cause() from None
+
+    def run_batches(
+        self,
+        task: Callable[[Sequence[Item]], Outcome],
+        batches: Sequence[Sequence[Item]],
+        on_failure: Callable[[Item, WorkFailure], Outcome],
+    ) -> Iterator[Outcome]:
+        """``task(batch)`` for every batch, in order; see the module docstring for failures."""
+
+        def settle(items: Sequence[Item], ref: Any) -> Iterator[Outcome]:
+            outcome, failure = self._result(ref)
+            if failure is None:
+                yield outcome
+            elif len(items) == 1:
+                yield on_failure(items[0], failure)
+            else:
+                for item in items:
+                    yield from settle([item], self._submit(task, [item]))
+
+        pending: deque[tuple[Sequence[Item], Any]] = deque()
+        try:
+            for items in batches:
+                pending.append((items, self._submit(task, items)))
+                if len(pending) >= self._window:
+                    yield from settle(*pending.popleft())
+            while pending:
+                yield from settle(*pending.popleft())
+        finally:
+            for _, ref in pending:
+                self._ray.cancel(ref, force=True)
+
+    def run(self, task: Callable[[Item], Outcome], items: Sequence[Item]) -> Iterator[Outcome]:
+        """Start ``task(item)`` for every item now; the outcomes come in order, and a failed
+        worker fails the build."""
+        refs = [self._submit(task, item) for item in items]
+
+        def outcomes() -> Iterator[Outcome]:
+            for ref in refs:
+                outcome, failure = self._result(ref)
+                if failure is not None:
+                    raise RuntimeError(f"a Ray task failed: {failure.message}")
+                yield outcome
+
+        return outcomes()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@contextmanager
+def ray_executor(address: str | None, limits: PoolLimits | None) -> Iterator[RayExecutor]:
+    """A Ray executor on the cluster at ``address`` (default: ``RAY_ADDRESS``, else a local
+    cluster started here and stopped afterwards). A Ray session this process already holds
+    (``ray.init`` called by the caller) is used as it is."""
+    try:
+        import ray
+    except ImportError:
+        msg = "--executor ray needs the ray extra: pip install -e '.[ray]'"
+        raise RayUnavailableError(msg) from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(
+            address=address or os.environ.get(ADDRESS_ENV) or None,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    try:
+        yield RayExecutor(ray, limits)
+    finally:
+        if started:
+            ray.shutdown()
