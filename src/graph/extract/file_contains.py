@@ -14,38 +14,22 @@ from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Final
 
-from generated.cpg_contracts import EDGE_CONTRACTS, EdgeKind, NodeKind
+from generated.cpg_contracts import EDGE_CONTRACTS, NODE_CONTRACTS, EdgeKind, NodeKind
 from graph.extract.provenance import edge_row
 from graph.extract.rows import EDGE, FileFacts, NodeRow
 
 FILE_CONTAINS = EdgeKind.FILE_CONTAINS.value
 
-_SYNTAX = (
-    NodeKind.CST_NODE,
-    NodeKind.CST_DEF,
-    NodeKind.CST_CLASS_DEF,
-    NodeKind.CST_FUNCTION_DEF,
-    NodeKind.CST_LAMBDA,
-    NodeKind.CST_PARAM,
-    NodeKind.CST_DECORATOR,
-    NodeKind.CST_IMPORT,
-    NodeKind.CST_IMPORT_FROM,
-    NodeKind.CST_IMPORT_ALIAS,
-    NodeKind.CST_NAME_REF,
-    NodeKind.CST_ATTRIBUTE_ACCESS,
-    NodeKind.CST_SUBSCRIPT,
-    NodeKind.CST_CALLSITE,
-    NodeKind.CST_ARG,
-    NodeKind.CST_LITERAL,
-    NodeKind.CST_DOCSTRING,
-    NodeKind.CST_COMMENT,
-    NodeKind.TS_NODE,
-    NodeKind.TS_ERROR,
-    NodeKind.TS_MISSING,
-)
+_SYNTAX_GROUPS = frozenset({"cst", "treesitter"})
+"""Contract groups whose kinds are syntax nodes (every CST and tree-sitter kind)."""
+
 ROLE_OF_KIND: Final = MappingProxyType(
     {
-        **{kind.value: "syntax" for kind in _SYNTAX},
+        **{
+            kind.value: "syntax"
+            for kind in EDGE_CONTRACTS[EdgeKind.FILE_CONTAINS].dst_kinds
+            if NODE_CONTRACTS[kind].group in _SYNTAX_GROUPS
+        },
         NodeKind.PY_DEF_SITE.value: "symbol",
         NodeKind.PY_USE_SITE.value: "symbol",
         NodeKind.SCIP_OCCURRENCE.value: "symbol",
