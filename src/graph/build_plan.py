@@ -53,7 +53,7 @@ def committed_build(
     if full:
         return None, "--full"
     if record is None:
-        return None, f"{out} holds no build"
+        return None, f"{out} holds no build (or an unreadable build record)"
     if record.status != COMPLETE:
         return None, "the previous build did not complete"
     changed = inputs.changed_since(record.inputs)

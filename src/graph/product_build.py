@@ -54,7 +54,14 @@ from cpg.contract_registry import ContractRegistry, load_contracts_from_registry
 from cpg.registry_specs import DatasetContract, dataset_for_role
 from cpg.spec_set import SpecSet
 from graph.build_plan import FileSet, committed_build
-from graph.build_status import BuildRecord, mark_complete, mark_failed, mark_running, read_record
+from graph.build_status import (
+    BuildRecord,
+    IncompleteBuildError,
+    mark_complete,
+    mark_failed,
+    mark_running,
+    read_record,
+)
 from graph.build_tables import (
     ENDPOINTS,
     LOSERS,
@@ -260,7 +267,10 @@ def build_graph_product(
         on_file,
         on_start,
     )
-    previous = read_record(out)  # before this build's record replaces it
+    try:
+        previous = read_record(out)  # before this build's record replaces it
+    except IncompleteBuildError:
+        previous = None  # unreadable: nothing of that build can be trusted, so this one is full
     started = mark_running(out, repo)
     try:
         result, inputs = _build(job, previous)

@@ -204,7 +204,7 @@ def test_what_forces_a_full_build_is_said_in_one_line(tmp_path: Path) -> None:
     repo = tmp_path / "proj"
     _write(repo, {"pkg/__init__.py": "", "pkg/a.py": SNIPPETS[0]})
     out = tmp_path / "out"
-    assert _build(repo, out).full_reason == f"{out} holds no build"
+    assert _build(repo, out).full_reason == f"{out} holds no build (or an unreadable build record)"
     assert _build(repo, out).full_reason is None
     assert _build(repo, out, full=True).full_reason == "--full"
     record = require_complete(out)
@@ -262,3 +262,16 @@ def test_a_rebuild_leaves_only_the_files_of_the_latest_version(tmp_path: Path) -
             key = [(name, "ascending") for name in columns]
             assert plain.select(columns).cast(delta.schema).sort_by(key).equals(delta.sort_by(key))
     assert result.rows["cpg_nodes_v1"] == read_raw_delta(out / "cpg_nodes_v1").num_rows
+
+
+def test_an_unreadable_build_record_gives_a_full_build_not_an_error(tmp_path: Path) -> None:
+    repo = tmp_path / "proj"
+    _write(repo, {"pkg/__init__.py": "", "pkg/a.py": SNIPPETS[0]})
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    _build(repo, out)
+    (out / "_build.json").write_text("{garbage", encoding="utf-8")  # a torn or edited record
+    rebuilt = _build(repo, out)
+    assert rebuilt.full_reason == f"{out} holds no build (or an unreadable build record)"
+    assert require_complete(out).status == "complete"
+    _build(repo, fresh)
+    assert_same_tables(out, fresh)
