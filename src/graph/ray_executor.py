@@ -16,6 +16,7 @@ exception. Ray retries nothing on its own (``max_retries=0``): the split does it
 from __future__ import annotations
 
 import os
+import socket
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ ADDRESS_ENV = "RAY_ADDRESS"
 
 
 class RayUnavailableError(RuntimeError):
-    """``--executor ray`` without the ``ray`` extra installed."""
+    """``--executor ray`` without the ``ray`` extra installed, or with no cluster at the address."""
 
 
 def _run_task(task: Callable[[Any], Any], argument: Any) -> Any:
@@ -115,6 +116,23 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _require_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Fail fast, naming the address, when nothing listens at a ``host:port`` cluster address
+    (Ray itself retries an unreachable one for minutes). ``auto``, ``local`` and ``ray://``
+    client addresses are left to Ray."""
+    if address is None or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        msg = f"--ray-address {address!r} is not host:port, auto, local or ray://host:port"
+        raise RayUnavailableError(msg)
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        msg = f"no Ray cluster answers at {address} ({exc.strerror or exc})"
+        raise RayUnavailableError(msg) from None
+
+
 @contextmanager
 def ray_executor(address: str | None, limits: PoolLimits | None) -> Iterator[RayExecutor]:
     """A Ray executor on the cluster at ``address`` (default: ``RAY_ADDRESS``, else a local
@@ -127,8 +145,10 @@ def ray_executor(address: str | None, limits: PoolLimits | None) -> Iterator[Ray
         raise RayUnavailableError(msg) from None
     started = not ray.is_initialized()
     if started:
+        address = address or os.environ.get(ADDRESS_ENV) or None
+        _require_reachable(address)
         ray.init(
-            address=address or os.environ.get(ADDRESS_ENV) or None,
+            address=address,
             include_dashboard=False,
             log_to_driver=False,
             configure_logging=False,

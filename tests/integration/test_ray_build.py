@@ -79,3 +79,22 @@ def test_a_file_whose_ray_worker_dies_gets_a_diag_and_the_others_are_built(
     codes = {row["value_str"] for row in props if row["prop_key"] == "code"}
     assert "worker-died" in codes
     assert result.diagnostics >= 1
+
+
+def test_a_ray_address_nobody_answers_at_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """Ray retries an unreachable cluster for minutes; the build names the address at once."""
+    import socket
+
+    from tests.integration.test_graph_build import run_cli
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    args = ("--executor", "ray", "--no-scip", "-q")
+    result = run_cli(
+        "build", _repo(tmp_path), "--out", tmp_path / "out", *args, "--ray-address", address
+    )
+    assert result.returncode == 2
+    assert f"no Ray cluster answers at {address}" in result.stderr
+    assert "Traceback" not in result.stderr
