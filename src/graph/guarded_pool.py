@@ -26,15 +26,16 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import psutil
 from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
+Handle = TypeVar("Handle")
 
 MEMORY_EXIT = 86
 """Exit code of a worker that ended itself for passing its memory limit."""
@@ -63,12 +64,6 @@ class WorkFailure:
 def default_memory_limit(workers: int) -> int:
     """Half the machine's physical memory shared by ``workers``, at least 1 GiB each."""
     return max(1 << 30, psutil.virtual_memory().total // (2 * max(workers, 1)))
-
-
-@dataclass
-class _Batch(Generic[Item, Outcome]):
-    items: Sequence[Item]
-    future: ProcessFuture[Outcome]
 
 
 class WorkerFailedError(RuntimeError):
@@ -113,34 +108,19 @@ class GuardedPool:
         by item, and an item that fails alone goes to ``on_failure``."""
         limits = self.limits
 
-        def submit(items: Sequence[Item]) -> _Batch[Item, Outcome]:
-            future = self._pool.schedule(_busy_with, (task, items), timeout=limits.timeout)
-            return _Batch(items, future)
+        def submit(items: Sequence[Item]) -> ProcessFuture[Outcome]:
+            return self._pool.schedule(_busy_with, (task, items), timeout=limits.timeout)
 
-        def settle(batch: _Batch[Item, Outcome]) -> Iterator[Outcome]:
+        def result(future: ProcessFuture[Outcome]) -> Outcome | WorkFailure:
             try:
-                yield batch.future.result()
-                return
+                return future.result()
             except (ProcessExpired, TimeoutError) as exc:
-                failure = _failure(exc, limits)
-            if len(batch.items) == 1:
-                yield on_failure(batch.items[0], failure)
-                return
-            for item in batch.items:  # find the item at fault; the others still get done
-                yield from settle(submit([item]))
+                return _failure(exc, limits)
 
-        window = 2 * limits.workers  # batches in flight: bounds memory when the caller is slower
-        pending: deque[_Batch[Item, Outcome]] = deque()
-        try:
-            for items in batches:
-                pending.append(submit(items))
-                if len(pending) >= window:
-                    yield from settle(pending.popleft())
-            while pending:
-                yield from settle(pending.popleft())
-        finally:
-            for batch in pending:  # the caller stopped early: drop what it will not take
-                batch.future.cancel()  # type: ignore[no-untyped-call]
+        def cancel(future: ProcessFuture[Outcome]) -> None:
+            future.cancel()  # type: ignore[no-untyped-call]
+
+        return split_retry(batches, submit, result, cancel, on_failure, 2 * limits.workers)
 
     def run(self, task: Callable[[Item], Outcome], items: Sequence[Item]) -> Iterator[Outcome]:
         """Start ``task(item)`` for every item now; the returned iterator gives the outcomes in
@@ -176,6 +156,42 @@ def run_batches(
     """``GuardedPool.run_batches`` in a pool of its own, for one round of batches."""
     with GuardedPool(limits, initializer, initargs) as pool:
         yield from pool.run_batches(task, batches, on_failure)
+
+
+def split_retry(
+    batches: Iterable[Sequence[Item]],
+    submit: Callable[[Sequence[Item]], Handle],
+    result: Callable[[Handle], Outcome | WorkFailure],
+    cancel: Callable[[Handle], None],
+    on_failure: Callable[[Item, WorkFailure], Outcome],
+    window: int,
+) -> Iterator[Outcome]:
+    """Every batch's outcome, in order, whatever runs them (``submit`` starts one, ``result``
+    waits for it): a batch whose worker failed is retried item by item, and an item that fails
+    alone goes to ``on_failure``. At most ``window`` batches are in flight, which bounds memory
+    when the caller is slower; those the caller does not take are cancelled."""
+
+    def settle(items: Sequence[Item], handle: Handle) -> Iterator[Outcome]:
+        outcome = result(handle)
+        if not isinstance(outcome, WorkFailure):
+            yield outcome
+        elif len(items) == 1:
+            yield on_failure(items[0], outcome)
+        else:
+            for item in items:  # find the item at fault; the others still get done
+                yield from settle([item], submit([item]))
+
+    pending: deque[tuple[Sequence[Item], Handle]] = deque()
+    try:
+        for items in batches:
+            pending.append((items, submit(items)))
+            if len(pending) >= window:
+                yield from settle(*pending.popleft())
+        while pending:
+            yield from settle(*pending.popleft())
+    finally:
+        for _, handle in pending:
+            cancel(handle)
 
 
 def _failure(exc: ProcessExpired | TimeoutError, limits: PoolLimits) -> WorkFailure:

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import os
 import socket
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from graph.guarded_pool import PoolLimits, WorkFailure
+from graph.guarded_pool import PoolLimits, WorkFailure, split_retry
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
@@ -51,18 +50,19 @@ class RayExecutor:
     def _submit(self, task: Callable[[Any], Any], argument: Any) -> Any:
         return self._remote.remote(task, argument)
 
-    def _result(self, ref: Any) -> tuple[Any, WorkFailure | None]:
-        """The task's outcome, or why its worker failed; a task's own exception is raised."""
+    def _result(self, ref: Any) -> Any:
+        """The task's outcome, or the ``WorkFailure`` saying why its worker failed; a task's own
+        exception is raised."""
         exceptions = self._ray.exceptions
         try:
-            return self._ray.get(ref, timeout=self._timeout), None
+            return self._ray.get(ref, timeout=self._timeout)
         except exceptions.GetTimeoutError:
             self._ray.cancel(ref, force=True)
-            return None, WorkFailure("worker-timeout", f"not done within {self._timeout:g} s")
+            return WorkFailure("worker-timeout", f"not done within {self._timeout:g} s")
         except exceptions.OutOfMemoryError as exc:
-            return None, WorkFailure("worker-memory-limit", _first_line(exc))
+            return WorkFailure("worker-memory-limit", _first_line(exc))
         except (exceptions.WorkerCrashedError, exceptions.TaskCancelledError) as exc:
-            return None, WorkFailure("worker-died", _first_line(exc))
+            return WorkFailure("worker-died", _first_line(exc))
         except exceptions.RayTaskError as exc:
             raise exc.as_instanceof_cause() from None
 
@@ -74,27 +74,13 @@ class RayExecutor:
     ) -> Iterator[Outcome]:
         """``task(batch)`` for every batch, in order; see the module docstring for failures."""
 
-        def settle(items: Sequence[Item], ref: Any) -> Iterator[Outcome]:
-            outcome, failure = self._result(ref)
-            if failure is None:
-                yield outcome
-            elif len(items) == 1:
-                yield on_failure(items[0], failure)
-            else:
-                for item in items:
-                    yield from settle([item], self._submit(task, [item]))
+        def submit(items: Sequence[Item]) -> Any:
+            return self._submit(task, items)
 
-        pending: deque[tuple[Sequence[Item], Any]] = deque()
-        try:
-            for items in batches:
-                pending.append((items, self._submit(task, items)))
-                if len(pending) >= self._window:
-                    yield from settle(*pending.popleft())
-            while pending:
-                yield from settle(*pending.popleft())
-        finally:
-            for _, ref in pending:
-                self._ray.cancel(ref, force=True)
+        def cancel(ref: Any) -> None:
+            self._ray.cancel(ref, force=True)
+
+        return split_retry(batches, submit, self._result, cancel, on_failure, self._window)
 
     def run(self, task: Callable[[Item], Outcome], items: Sequence[Item]) -> Iterator[Outcome]:
         """Start ``task(item)`` for every item now; the outcomes come in order, and a failed
@@ -103,9 +89,9 @@ class RayExecutor:
 
         def outcomes() -> Iterator[Outcome]:
             for ref in refs:
-                outcome, failure = self._result(ref)
-                if failure is not None:
-                    raise RuntimeError(f"a Ray task failed: {failure.message}")
+                outcome = self._result(ref)
+                if isinstance(outcome, WorkFailure):
+                    raise RuntimeError(f"a Ray task failed: {outcome.message}")
                 yield outcome
 
         return outcomes()
