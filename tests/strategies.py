@@ -472,9 +472,18 @@ def _edge_emit(
     def typed(*value_types: str) -> tuple[str, ...]:
         return _subset(draw, [c.name for c in output if c.value_type in value_types])
 
+    def ends(kinds: Sequence[str]) -> tuple[str, ...]:
+        """String columns that may hold endpoints: ids of no declared kind or of ``kinds``."""
+        fits = [
+            c.name
+            for c in output
+            if c.value_type in ("str", "null") and (not c.node_kind or c.node_kind in kinds)
+        ]
+        return _subset(draw, fits)
+
     return EdgeEmitPayload(
         edge_kind=contract.kind,
-        src_cols=("src", *(n for n in typed("str", "null") if n != "src")),
+        src_cols=("src", *(n for n in ends(contract.src_kinds) if n != "src")),
         dst_cols=("src",),
         path_cols=typed("str", "null"),
         bstart_cols=typed("int", "null"),

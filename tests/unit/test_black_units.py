@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cpg.arrow_types import ARROW_TYPES
+from cpg.contracts import PropType
+from cpg.datasets import DatasetRole, DedupeStrategy, DeterminismTier, SortOrder
+from cpg.derivation import DerivationStatus
+from cpg.kinds import EntityKind
 from cpg.registry_readers import spec_set_from_tables
 from cpg.spec_set import SpecSet, canonical_spec_set
 from generator.formatting import Formatter
 from generator.outline import Node, Outline, parse, walk
 from generator.pipeline import fingerprints
 from generator.rendering import OUTPUT_FILES, render_all
+from relspec.rules.expressions import ValueType
+from relspec.rules.model import ExecutionMode, RuleDomain, RuleKind
 from storage.deltalake.registry_runner import build_registry_tables
 from storage.spec_codec import RegistryDecodeError
 from tests.strategies import TEXT_ALPHABET, spec_sets
@@ -57,9 +64,29 @@ def _tables(specs: SpecSet) -> dict[str, pa.Table]:
 
 
 _LAYOUT = canonical_spec_set()
-_KEPT = frozenset([*(field.name for field in _LAYOUT.fields), *ARROW_TYPES])
-"""Column names the generated views look up by name (``node_id``, ``value_str``...) and the
-Arrow type names of the fields: never renamed (a random name may equal one)."""
+_VOCABULARIES: tuple[type[StrEnum], ...] = (
+    DatasetRole,
+    DedupeStrategy,
+    DerivationStatus,
+    DeterminismTier,
+    EntityKind,
+    ExecutionMode,
+    PropType,
+    RuleDomain,
+    RuleKind,
+    SortOrder,
+    ValueType,
+)
+"""Enumerations whose values the specs store as text (a prop's type, a rule's kind...)."""
+_KEPT = frozenset(
+    [
+        *(field.name for field in _LAYOUT.fields),
+        *ARROW_TYPES,
+        *(member.value for vocabulary in _VOCABULARIES for member in vocabulary),
+    ]
+)
+"""Never renamed, since a random name may equal one: column names the generated views look up
+by name (``node_id``, ``value_str``...), Arrow type names and the enumerations' values."""
 
 
 def _merged(ours: tuple[Any, ...], theirs: tuple[Any, ...]) -> tuple[Any, ...]:
