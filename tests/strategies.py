@@ -544,10 +544,10 @@ def _rules(
             }  # type: ignore[attr-defined]
             extra = [
                 ColumnLiteral(column, json.dumps(draw(texts)))
-                for column in ("src", *(p.name for p in contract.required_props))
-                if column not in names_so_far
+                for column in dict.fromkeys(("src", *(p.name for p in contract.required_props)))
+                if column not in names_so_far  # a required prop may be named src
             ]
-            payload["added_literals"] = (*payload["added_literals"], *dict.fromkeys(extra))  # type: ignore[misc]
+            payload["added_literals"] = (*payload["added_literals"], *extra)  # type: ignore[misc]
             planned = plan_rule(
                 replace(probe, payload=RulePayload(**payload)),  # type: ignore[arg-type]
                 [_columns(r) for r in inputs],
