@@ -160,6 +160,9 @@ def rows_are_distinct(table: pa.Table, keys: Sequence[str], sorted_by: SortSpec)
             equal = pc.fill_null(pc.equal(after, before), False)
             both_null = pc.and_(pc.is_null(after), pc.is_null(before))
             column_same = pc.or_(equal, both_null)
+            if pa.types.is_floating(values.type):  # NaN != NaN, yet grouping puts NaNs together
+                both_nan = pc.and_(pc.is_nan(after), pc.is_nan(before))
+                column_same = pc.or_(column_same, pc.fill_null(both_nan, False))
             same = column_same if same is None else pc.and_(same, column_same)
         if same is not None and not pc.any(same).as_py():
             return True
